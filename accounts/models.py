@@ -1,0 +1,90 @@
+"""People and the institutions (单位) they belong to."""
+
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class InstitutionType(models.TextChoices):
+    UNIVERSITY = "university", _("Regular undergraduate university")  # 普通本科高校
+    VOCATIONAL = "vocational", _("Vocational college")  # 职业院校
+    ADULT = "adult", _("Independent adult higher-education institution")  # 独立设置成人高校
+    OPEN_UNIVERSITY = "open_university", _("Open university")  # 开放大学
+    RESEARCH = "research", _("Research institute")  # 科研机构
+    COMMUNITY = "community", _("Community education institution")  # 社区教育机构
+    SENIOR = "senior", _("University for the elderly")  # 老年大学
+    OTHER = "other", _("Other")  # 其他
+
+
+class Institution(models.Model):
+    """A unit (单位) that applicants belong to and whose administrators endorse."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    type = models.CharField(_("type"), max_length=20, choices=InstitutionType.choices)
+    province = models.CharField(_("province"), max_length=30, blank=True)
+    admin_group = models.OneToOneField(
+        Group,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="administered_institution",
+        help_text=_("Holds the object permissions of this unit's research administrators."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if self.admin_group_id is None:
+            self.admin_group, _created = Group.objects.get_or_create(
+                name=f"unit-admins:{self.name}"
+            )
+        super().save(*args, **kwargs)
+
+
+class TitleLevel(models.IntegerChoices):
+    """Level of a professional title (职称), compared against the class's minimum."""
+
+    NONE = 0, _("No title")  # 无
+    JUNIOR = 1, _("Junior")  # 初级
+    INTERMEDIATE = 2, _("Intermediate")  # 中级
+    ASSOCIATE_SENIOR = 3, _("Associate senior")  # 副高级
+    SENIOR = 4, _("Senior")  # 正高级
+
+
+class User(AbstractUser):
+    """Every registered person is an applicant; other roles are groups (see ``roles``)."""
+
+    real_name = models.CharField(_("real name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="people",
+    )
+    title = models.CharField(
+        _("professional title"), max_length=30, blank=True, help_text=_("For example 教授, 副研究员, 讲师.")
+    )
+    title_level = models.PositiveSmallIntegerField(
+        _("title level"), choices=TitleLevel.choices, default=TitleLevel.NONE
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.real_name or self.username
+
+    @property
+    def display_name(self):
+        return self.real_name or self.get_full_name() or self.username

@@ -1,0 +1,1 @@
+"""The searchable archive of projects (see the archive issue)."""

@@ -1,0 +1,342 @@
+"""Guards: the named conditions of the transitions, each returning a message when it fails.
+
+A guard is a function ``(obj, ctx) -> str | None``. Wrapped by ``@guard`` it is
+also a django-fsm condition (called with the object alone), so that
+``can_proceed`` and the fsm itself agree with ``services.perform``, which asks
+every guard for its message so the user sees all that is wrong at once.
+The context carries the actor, the typed reason, the clock and the step's
+parameters; ``perform`` attaches it to the object for the duration of a step.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from accounts.models import TitleLevel
+
+from .rules import rule
+
+
+@dataclass
+class TransitionContext:
+    actor: object = None
+    reason: str = ""
+    now: datetime = field(default_factory=timezone.now)
+    params: dict = field(default_factory=dict)
+
+
+def context_of(obj):
+    return getattr(obj, "_transition_context", None) or TransitionContext()
+
+
+class Guard:
+    def __init__(self, check):
+        self.check = check
+        self.name = check.__name__
+        self.__doc__ = check.__doc__
+
+    def __call__(self, obj):
+        return self.message(obj) is None
+
+    def message(self, obj, ctx=None):
+        return self.check(obj, ctx or context_of(obj))
+
+    def __repr__(self):
+        return f"<Guard {self.name}>"
+
+
+def guard(check):
+    return Guard(check)
+
+
+def _local(moment):
+    return date_format(timezone.localtime(moment), "Y-m-d H:i")
+
+
+# ---- shared ---------------------------------------------------------------
+
+
+@guard
+def reason_given(obj, ctx):
+    """Returning, rejecting, terminating and revoking need a reason the applicant can read."""
+    if not (ctx.reason or "").strip():
+        return _("Please give a reason for this step.")
+    return None
+
+
+# ---- application (申报) ------------------------------------------------------
+
+
+@guard
+def call_is_open(project, ctx):
+    """Applications are accepted only inside the call's window, on the server's clock."""
+    call = project.call
+    if call.state != "published":
+        return _("The call “%(call)s” is not accepting applications.") % {"call": call.title}
+    if ctx.now < call.opens_at:
+        return _("The call opens at %(time)s.") % {"time": _local(call.opens_at)}
+    if ctx.now > call.deadline:
+        return _("The deadline (%(time)s, Beijing time) has passed.") % {"time": _local(call.deadline)}
+    return None
+
+
+@guard
+def before_deadline(project, ctx):
+    """Returning for revision makes sense only while the applicant can still resubmit."""
+    if ctx.now > project.call.deadline:
+        return _(
+            "The deadline (%(time)s) has passed, so the application can no longer be "
+            "revised; reject it or let it pass instead."
+        ) % {"time": _local(project.call.deadline)}
+    return None
+
+
+@guard
+def one_application_per_call(project, ctx):
+    """One application per person per call as PI."""
+    Project = type(project)
+    others = (
+        Project.objects.filter(call_id=project.call_id, pi_id=project.pi_id)
+        .exclude(pk=project.pk)
+        .exclude(state__in=["draft", "withdrawn"])
+    )
+    if others.exists():
+        return _("You have already submitted an application to this call as PI.")
+    return None
+
+
+UNFINISHED_STATES = ("publicity", "active", "midterm_review", "completion_review")
+
+
+@guard
+def pi_has_no_unfinished_project(project, ctx):
+    """A PI with an unfinished project of the association may not apply."""
+    Project = type(project)
+    unfinished = Project.objects.filter(pi_id=project.pi_id, state__in=UNFINISHED_STATES).exclude(
+        pk=project.pk
+    )
+    first = unfinished.only("title").first()
+    if first is not None:
+        return _("The PI still has an unfinished project (“%(title)s”).") % {"title": first.title}
+    return None
+
+
+@guard
+def pi_not_recently_revoked(project, ctx):
+    """A PI whose project was revoked (撤项) in the last years may not apply."""
+    years = rule("REVOCATION_BAR_YEARS", project.call_class)
+    since = ctx.now - relativedelta(years=years)
+    Project = type(project)
+    if Project.objects.filter(pi_id=project.pi_id, state="revoked", revoked_at__gte=since).exists():
+        return ngettext(
+            "A project of the PI was revoked within the last %(years)d year.",
+            "A project of the PI was revoked within the last %(years)d years.",
+            years,
+        ) % {"years": years}
+    return None
+
+
+@guard
+def pi_title_level(project, ctx):
+    """A-class PIs hold an associate-senior title or above, B-class intermediate or above."""
+    minimum = rule("MIN_PI_TITLE_LEVEL", project.call_class)
+    if project.pi.title_level < minimum:
+        label = TitleLevel(minimum).label
+        return _("A PI of class %(cls)s must hold a professional title of level “%(level)s” or above.") % {
+            "cls": project.call_class.code,
+            "level": label,
+        }
+    return None
+
+
+SUBTITLE_MARKS = ("——", "—", "--", "：", ":")
+
+
+@guard
+def title_is_valid(project, ctx):
+    """The title has at most 40 characters and no subtitle."""
+    limit = rule("TITLE_MAX_LENGTH", project.call_class)
+    title = (project.title or "").strip()
+    if not title:
+        return _("The title is missing.")
+    if len(title) > limit:
+        return _("The title has %(n)d characters; at most %(limit)d are allowed.") % {
+            "n": len(title),
+            "limit": limit,
+        }
+    if any(mark in title for mark in SUBTITLE_MARKS):
+        return _("The title may not have a subtitle (no dash or colon).")
+    return None
+
+
+@guard
+def keywords_are_valid(project, ctx):
+    """One to three keywords."""
+    limit = rule("MAX_KEYWORDS", project.call_class)
+    keywords = [k for k in (project.keywords or []) if str(k).strip()]
+    if not keywords:
+        return _("Give at least one keyword.")
+    if len(keywords) > limit:
+        return _("At most %(limit)d keywords are allowed; you gave %(n)d.") % {
+            "limit": limit,
+            "n": len(keywords),
+        }
+    return None
+
+
+@guard
+def argument_within_limit(project, ctx):
+    """The anonymous argument (活页) has at most 7,000 characters in all."""
+    limit = rule("ARGUMENT_MAX_CHARS", project.call_class)
+    used = project.argument_length()
+    if used > limit:
+        return _("The anonymous argument has %(n)d characters; at most %(limit)d are allowed.") % {
+            "n": used,
+            "limit": limit,
+        }
+    return None
+
+
+@guard
+def members_are_complete(project, ctx):
+    """Every member is listed with title, unit and task (分工)."""
+    incomplete = [m.name for m in project.members.all() if not (m.title and m.unit and m.task)]
+    if incomplete:
+        return _("Give the title, unit and task of every member (missing for: %(names)s).") % {
+            "names": "、".join(incomplete)
+        }
+    return None
+
+
+# ---- after the review -----------------------------------------------------------
+
+
+@guard
+def notice_period_over(project, ctx):
+    """Confirmation only after the public notice (公示) period."""
+    if project.publicity_started_at is None:
+        return _("The public notice has not started.")
+    ends = project.publicity_started_at + relativedelta(days=project.call.notice_days)
+    if ctx.now < ends:
+        return _("The public notice runs until %(time)s.") % {"time": _local(ends)}
+    return None
+
+
+@guard
+def grade_given(project, ctx):
+    """An appraisal records one of the four grades."""
+    from .models import Grade
+
+    if ctx.params.get("grade") not in Grade.values:
+        return _("Choose a grade: excellent, good, pass or fail.")
+    return None
+
+
+# ---- change requests (变更) ---------------------------------------------------
+
+
+@guard
+def project_is_running(change, ctx):
+    if change.project.state not in ("active", "midterm_review"):
+        return _("Changes can be requested only for a project under way.")
+    return None
+
+
+@guard
+def extension_is_allowed(change, ctx):
+    """Extension (延期): at most once, at most 12 months, at least 2 months before the end."""
+    if change.kind != "extension":
+        return None
+    project = change.project
+    cls = project.call_class
+    problems = []
+    max_count = rule("EXTENSION_MAX_COUNT", cls)
+    if project.extension_count >= max_count:
+        problems.append(_("The project has already been extended; an extension is allowed only once."))
+    months = change.extension_months or 0
+    max_months = rule("EXTENSION_MAX_MONTHS", cls)
+    override = ctx.params.get("override_limits") and ctx.actor is not None and ctx.actor.has_perm(
+        "projects.manage_project"
+    )
+    if months < 1:
+        problems.append(_("Give the length of the extension in months."))
+    elif months > max_months and not override:
+        problems.append(_("An extension is at most %(n)d months.") % {"n": max_months})
+    lead = rule("EXTENSION_MIN_MONTHS_BEFORE_END", cls)
+    requested_on = timezone.localdate(change.created_at or ctx.now)
+    if project.end_date and requested_on > project.end_date - relativedelta(months=lead):
+        problems.append(
+            _("An extension must be requested at least %(n)d months before the end date (%(date)s).")
+            % {"n": lead, "date": project.end_date.isoformat()}
+        )
+    return " ".join(problems) or None
+
+
+@guard
+def member_change_is_allowed(change, ctx):
+    """A change of more than a third of the members is refused."""
+    if change.kind != "members":
+        return None
+    plan = change.member_changes or {}
+    added = len(plan.get("add", []))
+    removed = len(plan.get("remove", []))
+    if not added and not removed:
+        return _("Say which members leave and which join.")
+    current = change.project.members.count()
+    fraction = rule("MEMBER_CHANGE_MAX_FRACTION", change.project.call_class)
+    changed = max(added, removed)
+    if changed > current * fraction:
+        return _(
+            "%(changed)d of %(current)d members would change; at most %(fraction)s of the members may change."
+        ) % {"changed": changed, "current": current, "fraction": str(fraction)}
+    return None
+
+
+@guard
+def change_has_content(change, ctx):
+    """Each kind of change names what changes."""
+    kind = change.kind
+    if kind == "pi" and not change.new_pi_id:
+        return _("Name the new PI.")
+    if kind == "pi" and change.new_pi_id == change.project.pi_id:
+        return _("The new PI is the current PI.")
+    if kind == "content" and not (change.new_title or change.new_content):
+        return _("Give the new title or the changed content.")
+    if kind == "output_form" and not change.new_output_form:
+        return _("Give the new form of the outputs.")
+    return None
+
+
+@guard
+def new_title_is_valid(change, ctx):
+    if change.kind != "content" or not change.new_title:
+        return None
+    limit = rule("TITLE_MAX_LENGTH", change.project.call_class)
+    if len(change.new_title) > limit or any(m in change.new_title for m in SUBTITLE_MARKS):
+        return _("The new title must have at most %(limit)d characters and no subtitle.") % {"limit": limit}
+    return None
+
+
+# ---- calls (课题指南) ---------------------------------------------------------
+
+
+@guard
+def call_is_complete(call, ctx):
+    """A call is published with its window and at least one class."""
+    if not (call.opens_at and call.deadline) or call.opens_at >= call.deadline:
+        return _("Set an opening time before the deadline.")
+    if not call.classes.exists():
+        return _("Add at least one project class (A, B, …) before publishing.")
+    return None
+
+
+@guard
+def deadline_passed(call, ctx):
+    if ctx.now < call.deadline:
+        return _("The call can be closed only after its deadline (%(time)s).") % {"time": _local(call.deadline)}
+    return None

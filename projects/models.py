@@ -1,0 +1,334 @@
+"""Calls, their classes and topics, projects with their members, change requests, the log.
+
+Thin models: the life of each record is in ``workflow.py``, the rules in
+``guards.py``, the one entry point for every step in ``services.py``.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .workflow import (
+    CallState,
+    CallWorkflow,
+    ChangeRequestWorkflow,
+    ChangeState,
+    ProjectState,
+    ProjectWorkflow,
+)
+
+ARGUMENT_FIELDS = ("basis", "content", "approach", "innovation", "expected_outcomes", "foundation", "references")
+
+
+class Call(CallWorkflow, FSMModelMixin, models.Model):
+    """A yearly call for projects (课题指南 / 申报通知) with its application window."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("notice text"), blank=True)
+    state = FSMField(_("state"), default=CallState.DRAFT, choices=CallState.choices, protected=True)
+    opens_at = models.DateTimeField(_("opens at"))
+    deadline = models.DateTimeField(_("deadline"))
+    notice_days = models.PositiveSmallIntegerField(_("days of public notice"), default=7)
+    guide_document = models.FileField(_("guide document"), upload_to="calls/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "-opens_at"]
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
+
+    def __str__(self):
+        return self.title
+
+
+class CallClass(models.Model):
+    """A class of a call (A 学术性课题, B 专项课题, …) with its quota and review settings."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="classes", verbose_name=_("call"))
+    code = models.CharField(_("code"), max_length=5, help_text=_("A, B, …"))
+    name = models.CharField(_("name"), max_length=60)
+    quota = models.PositiveIntegerField(_("quota"), default=0)
+    experts_per_proposal = models.PositiveSmallIntegerField(_("experts per proposal"), default=3)
+    duration_months = models.PositiveSmallIntegerField(_("duration in months"), default=24)
+    funding = models.DecimalField(_("funding per project (yuan)"), max_digits=10, decimal_places=2, default=0)
+    rules = models.JSONField(
+        _("rule overrides"),
+        default=dict,
+        blank=True,
+        help_text=_("Overrides of the association's default rules for this class, e.g. {\"TITLE_MAX_LENGTH\": 30}."),
+    )
+
+    class Meta:
+        ordering = ["call", "code"]
+        constraints = [models.UniqueConstraint(fields=["call", "code"], name="unique_class_per_call")]
+        verbose_name = _("call class")
+        verbose_name_plural = _("call classes")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class GuideTopic(models.Model):
+    """A topic of the call's guide (选题指南)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="topics", verbose_name=_("call"))
+    number = models.PositiveSmallIntegerField(_("number"))
+    title = models.CharField(_("title"), max_length=200)
+    call_class = models.ForeignKey(
+        CallClass, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("class")
+    )
+
+    class Meta:
+        ordering = ["call", "number"]
+        constraints = [models.UniqueConstraint(fields=["call", "number"], name="unique_topic_number")]
+        verbose_name = _("guide topic")
+        verbose_name_plural = _("guide topics")
+
+    def __str__(self):
+        return f"{self.number}. {self.title}"
+
+
+class ResearchType(models.TextChoices):
+    BASIC = "basic", _("Basic research")  # 基础研究
+    APPLIED = "applied", _("Applied research")  # 应用研究
+    COMPREHENSIVE = "comprehensive", _("Comprehensive research")  # 综合研究
+
+
+class Grade(models.TextChoices):
+    EXCELLENT = "excellent", _("Excellent")  # 优秀
+    GOOD = "good", _("Good")  # 良好
+    PASS = "pass", _("Pass")  # 合格
+    FAIL = "fail", _("Fail")  # 不合格
+
+
+class ProjectQuerySet(models.QuerySet):
+    def with_people(self):
+        return self.select_related("call", "call_class", "pi", "institution")
+
+
+class Project(ProjectWorkflow, FSMModelMixin, models.Model):
+    """A proposal and the project it becomes: one record, one state machine."""
+
+    call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="projects", verbose_name=_("call"))
+    call_class = models.ForeignKey(CallClass, on_delete=models.PROTECT, related_name="projects", verbose_name=_("class"))
+    guide_topic = models.ForeignKey(
+        GuideTopic, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("guide topic")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    research_type = models.CharField(
+        _("research type"), max_length=20, choices=ResearchType.choices, default=ResearchType.APPLIED
+    )
+    discipline = models.CharField(_("discipline"), max_length=60, blank=True)
+    planned_end_date = models.DateField(_("planned end date"), null=True, blank=True)
+    output_form = models.CharField(_("form of the outputs"), max_length=200, blank=True)
+    abstract = models.TextField(_("abstract"), blank=True)
+    pi = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_projects", verbose_name=_("PI")
+    )
+    institution = models.ForeignKey(
+        "accounts.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="projects",
+        verbose_name=_("unit"),
+    )
+    state = FSMField(_("state"), default=ProjectState.DRAFT, choices=ProjectState.choices, protected=True, db_index=True)
+    receipt_number = models.CharField(_("receipt number"), max_length=20, unique=True, null=True, blank=True, editable=False)
+    number = models.CharField(_("project number"), max_length=30, unique=True, null=True, blank=True, editable=False)
+
+    # The anonymous argument (活页), written without names.
+    basis = models.TextField(_("rationale"), blank=True)  # 选题依据
+    content = models.TextField(_("research content"), blank=True)  # 研究内容
+    approach = models.TextField(_("approach and methods"), blank=True)  # 思路方法
+    innovation = models.TextField(_("innovation"), blank=True)  # 创新之处
+    expected_outcomes = models.TextField(_("expected outcomes"), blank=True)  # 预期成果
+    foundation = models.TextField(_("research foundation"), blank=True)  # 研究基础
+    references = models.TextField(_("references"), blank=True)  # 参考文献
+
+    # Milestones written by the transitions.
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    endorsed_at = models.DateTimeField(_("endorsed at"), null=True, blank=True, editable=False)
+    publicity_started_at = models.DateTimeField(_("notice started at"), null=True, blank=True, editable=False)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True, editable=False)
+    start_date = models.DateField(_("start date"), null=True, blank=True, editable=False)
+    end_date = models.DateField(_("end date"), null=True, blank=True, editable=False)
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0, editable=False)
+    midterm_result = models.CharField(_("mid-term result"), max_length=10, blank=True, editable=False)
+    rectification_deadline = models.DateField(_("rectification deadline"), null=True, blank=True, editable=False)
+    completion_submitted_at = models.DateTimeField(_("completion submitted at"), null=True, blank=True, editable=False)
+    appraisal_failures = models.PositiveSmallIntegerField(_("failed appraisals"), default=0, editable=False)
+    grade = models.CharField(_("grade"), max_length=10, choices=Grade.choices, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("manage_project", "Can run the secretariat's steps on projects"),
+            ("decide_project", "Can take part in the committee's decisions"),
+            ("endorse_project", "Can endorse the project for its unit"),
+        ]
+        indexes = [models.Index(fields=["pi", "state"])]
+        constraints = [
+            # The database's own guarantee of "one application per PI per call".
+            models.UniqueConstraint(
+                fields=["call", "pi"],
+                condition=~models.Q(state__in=["draft", "withdrawn"]),
+                name="one_application_per_pi_per_call",
+            )
+        ]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self):
+        return self.number or self.receipt_number or self.title
+
+    def argument_length(self):
+        return sum(len(getattr(self, name) or "") for name in ARGUMENT_FIELDS)
+
+
+class Member(models.Model):
+    """A team member (课题组成员), listed with title, unit and task (分工)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members", verbose_name=_("project"))
+    name = models.CharField(_("name"), max_length=50)
+    title = models.CharField(_("professional title"), max_length=30, blank=True)
+    unit = models.CharField(_("unit"), max_length=120, blank=True)
+    task = models.CharField(_("task"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("account"),
+    )
+
+    class Meta:
+        ordering = ["project", "order", "pk"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self):
+        return self.name
+
+
+class ChangeKind(models.TextChoices):
+    EXTENSION = "extension", _("Extension")  # 延期
+    MEMBERS = "members", _("Change of members")  # 变更成员
+    PI = "pi", _("Change of PI")  # 变更负责人
+    CONTENT = "content", _("Change of title or content")  # 变更题目或内容
+    OUTPUT_FORM = "output_form", _("Change of output form")  # 变更成果形式
+    TERMINATION = "termination", _("Voluntary termination")  # 自愿终止
+
+
+class ChangeRequest(ChangeRequestWorkflow, FSMModelMixin, models.Model):
+    """A request to change an active project (变更申请), endorsed by the unit, decided by the secretariat."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="change_requests", verbose_name=_("project"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ChangeKind.choices)
+    state = FSMField(_("state"), default=ChangeState.PENDING, choices=ChangeState.choices, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="change_requests", verbose_name=_("requested by")
+    )
+    explanation = models.TextField(_("explanation"))
+    extension_months = models.PositiveSmallIntegerField(_("extension in months"), null=True, blank=True)
+    new_title = models.CharField(_("new title"), max_length=200, blank=True)
+    new_content = models.TextField(_("changed content"), blank=True)
+    new_pi = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("new PI")
+    )
+    new_output_form = models.CharField(_("new output form"), max_length=200, blank=True)
+    member_changes = models.JSONField(
+        _("member changes"), default=dict, blank=True, help_text=_('{"add": [{"name", "title", "unit", "task"}], "remove": [member ids]}')
+    )
+    created_at = models.DateTimeField(_("requested at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.project}"
+
+
+class TransitionLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The transition log is append-only.")
+
+    def delete(self):
+        raise TypeError("The transition log is append-only.")
+
+
+class TransitionLog(models.Model):
+    """One row per transition of any machine (who, when, from, to, why): append-only."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, null=True, blank=True, related_name="log", verbose_name=_("project")
+    )
+    transition = models.CharField(_("transition"), max_length=40)
+    from_state = models.CharField(_("from"), max_length=30)
+    to_state = models.CharField(_("to"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"))
+
+    objects = TransitionLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("transition log entry")
+        verbose_name_plural = _("transition log")
+
+    def __str__(self):
+        return f"{self.transition}: {self.from_state} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The transition log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The transition log is append-only.")
+
+
+class NumberSequence(models.Model):
+    """The last number handed out per series (SB2023, CAEA2023A): numbers are never reused."""
+
+    key = models.CharField(max_length=40, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.key}: {self.last}"
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    """guardian's per-user rights on a project, with a real foreign key (indexable)."""
+
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE)
+
+
+class ProjectGroupObjectPermission(GroupObjectPermissionBase):
+    """guardian's per-group rights on a project (a unit's administrators)."""
+
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE)

@@ -1,0 +1,34 @@
+"""Receipt numbers (SB{YYYY}{NNNNN}) and project numbers ({ORG}{YYYY}{class}{NNN}).
+
+A number comes from a per-series counter row locked for the rest of the
+transaction, so that two requests at the same moment never get the same number
+and a number, once given, is never given again (a rolled-back transaction gives
+its number back only because nothing was ever committed with it).
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import NumberSequence
+
+
+def next_in_series(key):
+    """Increment and return the counter of ``key``; must run inside a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Numbers are handed out inside a transaction only.")
+    NumberSequence.objects.bulk_create([NumberSequence(key=key, last=0)], ignore_conflicts=True)
+    sequence = NumberSequence.objects.select_for_update().get(key=key)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return sequence.last
+
+
+def receipt_number(now):
+    year = timezone.localtime(now).year
+    return f"SB{year}{next_in_series(f'SB{year}'):05d}"
+
+
+def project_number(project):
+    prefix = f"{settings.PROJECT_NUMBER_PREFIX}{project.call.year}{project.call_class.code}"
+    return f"{prefix}{next_in_series(prefix):03d}"
