@@ -5,6 +5,7 @@ on a fresh machine with nothing but Python packages: SQLite under ``var/``,
 Celery tasks run eagerly, a Whoosh index on disk, e-mail to the console.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -68,9 +69,12 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (the dev server, Celery eager tasks) write to one file:
-    # wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-keti.sqlite3")}
+    # take the write lock when a transaction begins and wait for it, instead of
+    # failing when a reader later tries to write.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
+    # Tests use a file too (threads in the concurrency tests share it); one per
+    # process so that two test runs on one machine never meet.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-keti-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

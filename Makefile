@@ -1,0 +1,42 @@
+# Keti — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test setup install migrate messages diagram clean
+
+demo: setup  ## set up, load the demo data and serve on 127.0.0.1:8000
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup  ## set up as for the demo, then run the whole suite
+	$(PY) -m pytest -q
+
+setup: install migrate
+	$(PY) manage.py load_demo
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+messages: install  ## rebuild the translation catalogue (needs gettext's msgfmt)
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
+
+diagram: install  ## regenerate docs/project-workflow.md from the code
+	$(PY) manage.py export_workflow_diagram
+
+clean:
+	rm -rf $(VENV) var

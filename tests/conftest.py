@@ -1,0 +1,37 @@
+import pytest
+
+from accounts import roles
+from tests.factories import InstitutionFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SEARCH_INDEX_DIR = tmp_path / "index"
+    # Real hashing costs ~0.2 s a user; the tests create hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def unit(db):
+    return InstitutionFactory(name="华东师范大学")
+
+
+@pytest.fixture
+def other_unit(db):
+    return InstitutionFactory(name="国家开放大学")
+
+
+@pytest.fixture
+def applicant(unit):
+    return UserFactory(username="applicant", institution=unit)
+
+
+@pytest.fixture
+def secretary(other_unit):
+    return UserFactory(username="secretary", institution=other_unit, role=roles.SECRETARIAT)
+
+
+@pytest.fixture
+def unit_admin(unit):
+    return UserFactory(username="unitadmin", institution=unit, role=roles.UNIT_ADMIN)
