@@ -13,3 +13,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("keti")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# shared_task binds to the *current* app, which Celery keeps per thread; make
+# ours the default so tasks scheduled from other threads see its settings.
+app.set_default()

@@ -9,7 +9,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin
+from django_fsm import FSMField, FSMFieldMixin
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from .workflow import (
@@ -21,10 +21,29 @@ from .workflow import (
     ProjectWorkflow,
 )
 
+class ProtectedStateModel(models.Model):
+    """Lets ``refresh_from_db`` reload a protected state field, safely across threads.
+
+    django-fsm's own ``FSMModelMixin`` switches the field's ``protected`` flag off
+    and on again, which is shared by every thread: a concurrent step then fails
+    with "Direct state modification is not allowed". Forgetting the loaded value
+    first lets the descriptor accept the reloaded one, touching nothing shared.
+    """
+
+    class Meta:
+        abstract = True
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        for field in self._meta.concrete_fields:
+            if isinstance(field, FSMFieldMixin) and (fields is None or field.attname in fields):
+                self.__dict__.pop(field.attname, None)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+
 ARGUMENT_FIELDS = ("basis", "content", "approach", "innovation", "expected_outcomes", "foundation", "references")
 
 
-class Call(CallWorkflow, FSMModelMixin, models.Model):
+class Call(CallWorkflow, ProtectedStateModel):
     """A yearly call for projects (课题指南 / 申报通知) with its application window."""
 
     year = models.PositiveSmallIntegerField(_("year"))
@@ -111,7 +130,7 @@ class ProjectQuerySet(models.QuerySet):
         return self.select_related("call", "call_class", "pi", "institution")
 
 
-class Project(ProjectWorkflow, FSMModelMixin, models.Model):
+class Project(ProjectWorkflow, ProtectedStateModel):
     """A proposal and the project it becomes: one record, one state machine."""
 
     call = models.ForeignKey(Call, on_delete=models.PROTECT, related_name="projects", verbose_name=_("call"))
@@ -234,7 +253,7 @@ class ChangeKind(models.TextChoices):
     TERMINATION = "termination", _("Voluntary termination")  # 自愿终止
 
 
-class ChangeRequest(ChangeRequestWorkflow, FSMModelMixin, models.Model):
+class ChangeRequest(ChangeRequestWorkflow, ProtectedStateModel):
     """A request to change an active project (变更申请), endorsed by the unit, decided by the secretariat."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="change_requests", verbose_name=_("project"))

@@ -308,12 +308,12 @@ def test_project_changelist_query_count_does_not_grow_with_rows(secretary_client
 
 
 def test_project_changelist_search_and_filters(secretary_client):
-    pi = UserFactory(username="wang", real_name="王建国")
+    pi = UserFactory(username="ouyang", real_name="欧阳修远")
     mine = ProjectFactory(state="endorsed", pi=pi)
     other = ProjectFactory(state="draft")
     url = reverse("admin:projects_project_changelist")
 
-    assert list(secretary_client.get(url, {"q": "王建国"}).context["cl"].result_list) == [mine]
+    assert list(secretary_client.get(url, {"q": "欧阳修远"}).context["cl"].result_list) == [mine]
     assert list(secretary_client.get(url, {"state": "draft"}).context["cl"].result_list) == [other]
     assert list(secretary_client.get(url, {"call__id__exact": mine.call_id}).context["cl"].result_list) == [mine]
 
