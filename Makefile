@@ -35,7 +35,7 @@ messages: install  ## rebuild the translation catalogue (needs gettext's msgfmt)
 	$(PY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
-diagram: install  ## regenerate docs/project-workflow.md from the code
+diagram: install  ## regenerate docs/state-machines.md from the code
 	$(PY) manage.py export_workflow_diagram
 
 clean:

@@ -53,7 +53,7 @@ class StepForm(forms.Form):
         label=_("Reason or remark"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text=_("The applicant can read it in the project's history."),
+        help_text=_("Kept in the record's history, where the people concerned can read it."),
     )
     grade = forms.ChoiceField(label=_("Grade"), required=False, choices=[("", "---------"), *Grade.choices])
     rectification_deadline = forms.DateField(

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from projects.models import Call, NumberSequence, Project, TransitionLog
+from projects.models import Call, ChangeRequest, NumberSequence, Project, TransitionLog
 from projects.services import available_transitions, perform
 from projects.workflow import STEP_LABELS
 from tests.factories import CallClassFactory, CallFactory, MemberFactory, ProjectFactory, UserFactory
@@ -179,6 +179,34 @@ def test_a_call_is_published_from_its_change_page(secretary_client):
     assert TransitionLog.objects.filter(transition="publish", object_id=call.pk).count() == 1
 
 
+def make_change_request(project, state="pending"):
+    return ChangeRequest.objects.create(
+        project=project,
+        kind="extension",
+        state=state,
+        requested_by=project.pi,
+        explanation="调研对象所在社区受疫情影响，需延期半年。",
+        extension_months=6,
+        created_at=timezone.now(),
+    )
+
+
+def test_the_secretariat_rejects_a_change_request_from_its_page(secretary_client):
+    change = make_change_request(ProjectFactory(state="active"), state="endorsed")
+    html = secretary_client.get(change_url(change)).content.decode()
+    assert f'href="{step_url(change, "approve")}"' in html
+    assert f'href="{step_url(change, "reject")}"' in html
+    assert 'name="state"' not in html
+
+    response = secretary_client.post(step_url(change, "reject"), {"reason": "延期理由不充分"})
+
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.state == "rejected"
+    log = TransitionLog.objects.get(transition="reject", object_id=change.pk)
+    assert (log.project_id, log.reason) == (change.project_id, "延期理由不充分")
+
+
 # ---- (3) a refused step ----------------------------------------------------------------------
 
 
@@ -335,6 +363,7 @@ def test_every_changelist_add_and_change_page_opens_for_a_superuser(superuser_cl
     MemberFactory(project=project)
     perform(project, "pass_formal_check", by=superuser)  # a log row
     NumberSequence.objects.create(key="SB2023", last=1)
+    make_change_request(ProjectFactory(state="active", pi=UserFactory()))
     request = rf.get("/")
     request.user = superuser
 
@@ -352,7 +381,7 @@ def test_every_changelist_add_and_change_page_opens_for_a_superuser(superuser_cl
 
 def test_the_registry_covers_the_models_of_accounts_and_projects():
     from accounts.models import Institution, User
-    from projects.models import CallClass, ChangeRequest, GuideTopic, Member
+    from projects.models import CallClass, GuideTopic, Member
 
     for model in (User, Institution, Call, CallClass, GuideTopic, Project, Member, ChangeRequest, TransitionLog, NumberSequence):
         assert model in admin.site._registry, model
