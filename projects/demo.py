@@ -558,7 +558,7 @@ def _ensure_user(username, index, created, *, role=None, **fields):
     """Find or create one user (by username) and make sure they hold their role."""
     user = User.objects.filter(username=username).select_related("institution").first()
     if user is None:
-        name = person_name(index)
+        name = fields.pop("real_name", None) or person_name(index)
         user = User(
             username=username,
             password=password_hash(),
@@ -582,7 +582,7 @@ def _title_fields(title):
 
 def ensure_people(units, created):
     """Everyone of every role, with fixed usernames and one password."""
-    _ensure_user("admin", 120, created, is_staff=True, is_superuser=True)
+    _ensure_user("admin", 120, created, real_name="系统管理员", is_staff=True, is_superuser=True)
     secretary = _ensure_user(
         "secretary", NAME_BASE["secretary"], created, role=roles.SECRETARIAT, is_staff=True, **_title_fields("副研究员")
     )
@@ -677,10 +677,15 @@ def create_project(spec, row, index, call, classes, topics, cast):
         institution=pi.institution,
         **argument(title, context, class_code, index),
     )
-    created_at = datetime.combine(spec.milestones["created"] + timedelta(days=index), time(20, index % 60), SHANGHAI)
-    Project.objects.filter(pk=project.pk).update(created_at=created_at)
+    Project.objects.filter(pk=project.pk).update(created_at=drafted_at(spec, index))
     Member.objects.bulk_create(_members(project, index, cast))
     return project
+
+
+def drafted_at(spec, index):
+    """When the applicant started the draft: in March, before any submission."""
+    day = spec.milestones["created"] + timedelta(days=index % 20)
+    return datetime.combine(day, time(20, (index * 11) % 60), SHANGHAI)
 
 
 def _members(project, index, cast):
@@ -709,7 +714,7 @@ def _members(project, index, cast):
 def plan_project(spec, row, index, project, cast, timeline):
     """Queue the scenario's steps at realistic, strictly increasing moments."""
     title, class_code, _topic, _keywords, scenario, extra = row
-    previous = datetime.combine(spec.milestones["created"] + timedelta(days=index), time(20, 0), SHANGHAI)
+    previous = drafted_at(spec, index)
     for alias in SCENARIOS[scenario]:
         moment = step_moment(alias, spec.milestones, class_code, index, previous)
         timeline.add(moment, f"{title} · {alias}", _project_step(project, alias, extra, cast))
@@ -719,12 +724,14 @@ def plan_project(spec, row, index, project, cast, timeline):
 def step_moment(alias, milestones, class_code, index, previous):
     """The moment of a step: after its floor and gap, spread by the project's index, in office hours."""
     timing = TIMING[alias]
+    spread = timedelta(days=(index * 7) % timing.spread)
     day = previous.date() + timedelta(days=timing.gap)
     if timing.floor:
         floor = milestones[timing.floor]
         floor = floor[class_code] if isinstance(floor, dict) else floor
-        day = max(day, floor)
-    day += timedelta(days=(index * 7) % timing.spread)
+        day = max(day, floor + spread)
+    else:
+        day += spread
     moment = datetime.combine(day, time(9 + index % 8, (index * 13) % 60), SHANGHAI)
     return max(moment, previous + timedelta(hours=1))
 

@@ -21,6 +21,7 @@ UNITS = [
     ("中国成人教育协会研究所", InstitutionType.RESEARCH, "北京"),
     ("天津市职工大学", InstitutionType.ADULT, "天津"),
 ]
+UNIT_INFO = {name: (kind, province) for name, kind, province in UNITS}
 
 
 class InstitutionFactory(factory.django.DjangoModelFactory):
@@ -28,9 +29,9 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
         model = Institution
         django_get_or_create = ("name",)
 
-    name = factory.Sequence(lambda n: UNITS[n % len(UNITS)][0] if n < len(UNITS) else f"第{n}社区学院")
-    type = factory.Sequence(lambda n: UNITS[n % len(UNITS)][1])
-    province = factory.Sequence(lambda n: UNITS[n % len(UNITS)][2])
+    name = factory.Sequence(lambda n: UNITS[n][0] if n < len(UNITS) else f"第{n}社区学院")
+    type = factory.LazyAttribute(lambda i: UNIT_INFO.get(i.name, (InstitutionType.COMMUNITY, "浙江"))[0])
+    province = factory.LazyAttribute(lambda i: UNIT_INFO.get(i.name, (InstitutionType.COMMUNITY, "浙江"))[1])
 
 
 class UserFactory(factory.django.DjangoModelFactory):
