@@ -77,6 +77,12 @@ class User(AbstractUser):
     title_level = models.PositiveSmallIntegerField(
         _("title level"), choices=TitleLevel.choices, default=TitleLevel.NONE
     )
+    institution_confirmed_at = models.DateTimeField(
+        _("unit membership confirmed at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when a research administrator of the unit confirms that the person belongs to it."),
+    )
 
     class Meta:
         verbose_name = _("user")

@@ -17,6 +17,7 @@ be replayed once the call has moved past its window.
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from django.db import transaction
 from accounts import roles
 from accounts.models import Institution, InstitutionType, User
 
-from .models import Call, CallClass, GuideTopic, Member, Project
+from .models import BudgetLine, Call, CallClass, GuideTopic, Member, Project
 from .services import TransitionRefused, perform, request_change
 from .workflow import ProjectState
 
@@ -287,7 +288,7 @@ REASONS = {
     "pass_formal_check": "材料齐全，符合申报条件。",
     "approve": "经学术委员会会议评审，拟予立项，现予以公示。",
     "decline": "经学术委员会会议评审，该申请综合排名未进入立项范围，不予立项。",
-    "drop": "公示期间收到实名异议，经核实该课题与申请人已结题课题内容高度重复，异议成立，取消立项。",
+    "drop": "公示期间收到实名异议，经核实该课题与申请人在其他渠道已立项课题内容高度重复，异议成立，取消立项。",
     "confirm": "公示期满无异议，正式立项。",
     "pass_midterm": "中期检查合格，研究进展符合计划。",
     "fail_midterm": "中期报告显示计划调研任务尚未完成，阶段性成果不足，中期检查不合格，请于三个月内完成整改。",
@@ -405,7 +406,7 @@ CALLS = [
         steps=[
             ("publish", at(2021, 2, 22, 10, 0)),
             ("close", at(2021, 6, 1, 9, 0)),
-            ("start_reviewing", at(2021, 7, 3, 8, 30)),
+            ("start_reviewing", at(2021, 7, 5, 8, 30)),
             ("decide", at(2021, 9, 30, 10, 0)),
             ("archive", at(2023, 3, 30, 10, 0)),
         ],
@@ -675,11 +676,23 @@ def create_project(spec, row, index, call, classes, topics, cast):
         abstract=f"本课题围绕{title.removesuffix('研究')}展开研究，在调查分析的基础上提出可操作的实施路径与政策建议。",
         pi=pi,
         institution=pi.institution,
+        planned_end_date=date(spec.year + (3 if class_code == "A" else 2), 6, 30),
+        pledge_accepted_at=drafted_at(spec, index),
         **argument(title, context, class_code, index),
     )
     Project.objects.filter(pk=project.pk).update(created_at=drafted_at(spec, index))
+    BudgetLine.objects.bulk_create(_budget(project, classes[class_code]))
     Member.objects.bulk_create(_members(project, index, cast))
     return project
+
+
+def _budget(project, call_class):
+    """A plausible budget within the class's funding."""
+    shares = (("materials", "0.20"), ("travel", "0.35"), ("meetings", "0.15"), ("consulting", "0.10"), ("publishing", "0.20"))
+    return [
+        BudgetLine(project=project, category=category, amount=call_class.funding * Decimal(share))
+        for category, share in shares
+    ]
 
 
 def drafted_at(spec, index):
@@ -715,14 +728,17 @@ def plan_project(spec, row, index, project, cast, timeline):
     """Queue the scenario's steps at realistic, strictly increasing moments."""
     title, class_code, _topic, _keywords, scenario, extra = row
     previous = drafted_at(spec, index)
-    for alias in SCENARIOS[scenario]:
-        moment = step_moment(alias, spec.milestones, class_code, index, previous)
+    for position, alias in enumerate(SCENARIOS[scenario]):
+        moment = step_moment(alias, spec.milestones, class_code, index, previous, position)
         timeline.add(moment, f"{title} · {alias}", _project_step(project, alias, extra, cast))
         previous = moment
 
 
-def step_moment(alias, milestones, class_code, index, previous):
-    """The moment of a step: after its floor and gap, spread by the project's index, in office hours."""
+def step_moment(alias, milestones, class_code, index, previous, position=0):
+    """The moment of a step: after its floor and gap, spread by the project's index, in office hours.
+
+    Offices (the unit, the secretariat) act on working days; applicants also write at weekends.
+    """
     timing = TIMING[alias]
     spread = timedelta(days=(index * 7) % timing.spread)
     day = previous.date() + timedelta(days=timing.gap)
@@ -732,7 +748,9 @@ def step_moment(alias, milestones, class_code, index, previous):
         day = max(day, floor + spread)
     else:
         day += spread
-    moment = datetime.combine(day, time(9 + index % 8, (index * 13) % 60), SHANGHAI)
+    if ALIASES.get(alias, alias) not in PI_STEPS and day.weekday() >= 5:
+        day += timedelta(days=7 - day.weekday())
+    moment = datetime.combine(day, time(9 + index % 8, (index * 13 + position * 17) % 60), SHANGHAI)
     return max(moment, previous + timedelta(hours=1))
 
 

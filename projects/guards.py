@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 
 from accounts.models import TitleLevel
@@ -157,11 +158,10 @@ def pi_title_level(project, ctx):
 SUBTITLE_MARKS = ("——", "—", "--", "：", ":")
 
 
-@guard
-def title_is_valid(project, ctx):
-    """The title has at most 40 characters and no subtitle."""
-    limit = rule("TITLE_MAX_LENGTH", project.call_class)
-    title = (project.title or "").strip()
+def title_problem(title, call_class):
+    """The message for a title that breaks the rules, or None (shared with the form)."""
+    limit = rule("TITLE_MAX_LENGTH", call_class)
+    title = (title or "").strip()
     if not title:
         return _("The title is missing.")
     if len(title) > limit:
@@ -174,11 +174,10 @@ def title_is_valid(project, ctx):
     return None
 
 
-@guard
-def keywords_are_valid(project, ctx):
-    """One to three keywords."""
-    limit = rule("MAX_KEYWORDS", project.call_class)
-    keywords = [k for k in (project.keywords or []) if str(k).strip()]
+def keywords_problem(keywords, call_class):
+    """The message for a keyword list that breaks the rules, or None (shared with the form)."""
+    limit = rule("MAX_KEYWORDS", call_class)
+    keywords = [k for k in (keywords or []) if str(k).strip()]
     if not keywords:
         return _("Give at least one keyword.")
     if len(keywords) > limit:
@@ -189,17 +188,32 @@ def keywords_are_valid(project, ctx):
     return None
 
 
-@guard
-def argument_within_limit(project, ctx):
-    """The anonymous argument (活页) has at most 7,000 characters in all."""
-    limit = rule("ARGUMENT_MAX_CHARS", project.call_class)
-    used = project.argument_length()
-    if used > limit:
+def argument_problem(length, call_class):
+    limit = rule("ARGUMENT_MAX_CHARS", call_class)
+    if length > limit:
         return _("The anonymous argument has %(n)d characters; at most %(limit)d are allowed.") % {
-            "n": used,
+            "n": length,
             "limit": limit,
         }
     return None
+
+
+@guard
+def title_is_valid(project, ctx):
+    """The title has at most 40 characters and no subtitle."""
+    return title_problem(project.title, project.call_class)
+
+
+@guard
+def keywords_are_valid(project, ctx):
+    """One to three keywords."""
+    return keywords_problem(project.keywords, project.call_class)
+
+
+@guard
+def argument_within_limit(project, ctx):
+    """The anonymous argument (活页) has at most 7,000 characters in all."""
+    return argument_problem(project.argument_length(), project.call_class)
 
 
 @guard
@@ -211,6 +225,59 @@ def members_are_complete(project, ctx):
             "names": "、".join(incomplete)
         }
     return None
+
+
+REQUIRED_FOR_SUBMISSION = (
+    ("discipline", gettext_lazy("discipline")),
+    ("planned_end_date", gettext_lazy("planned end date")),
+    ("basis", gettext_lazy("rationale")),
+    ("content", gettext_lazy("research content")),
+    ("approach", gettext_lazy("approach and methods")),
+    ("innovation", gettext_lazy("innovation")),
+    ("expected_outcomes", gettext_lazy("expected outcomes")),
+    ("foundation", gettext_lazy("research foundation")),
+)
+
+
+@guard
+def application_is_complete(project, ctx):
+    """Every required part of the form is filled in."""
+    missing = [str(label) for name, label in REQUIRED_FOR_SUBMISSION if not getattr(project, name)]
+    if not (project.guide_topic_id or project.is_free_topic):
+        missing.insert(0, str(_("guide topic or free topic")))
+    if missing:
+        return _("Fill in: %(fields)s.") % {"fields": "、".join(missing)}
+    return None
+
+
+@guard
+def pledge_accepted(project, ctx):
+    """The applicant signs the pledge (承诺书) before submitting."""
+    if project.pledge_accepted_at is None:
+        return _("Accept the pledge before submitting.")
+    return None
+
+
+@guard
+def budget_within_funding(project, ctx):
+    """The budget does not exceed the class's funding."""
+    funding = project.call_class.funding
+    total = sum(line.amount for line in project.budget_lines.all())
+    if funding and total > funding:
+        return _("The budget (%(total)s yuan) exceeds the funding of the class (%(funding)s yuan).") % {
+            "total": total,
+            "funding": funding,
+        }
+    return None
+
+
+@guard
+def anonymous_part_is_anonymous(project, ctx):
+    """No name, unit or place of the team in the 活页 text or its files."""
+    from .identity import describe_leaks, find_identity_leaks
+
+    leaks = find_identity_leaks(project)
+    return describe_leaks(leaks) if leaks else None
 
 
 # ---- after the review -----------------------------------------------------------

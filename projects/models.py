@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMFieldMixin
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from .rules import default_notice_days
 from .workflow import (
     CallState,
     CallWorkflow,
@@ -52,7 +53,7 @@ class Call(CallWorkflow, ProtectedStateModel):
     state = FSMField(_("state"), default=CallState.DRAFT, choices=CallState.choices, protected=True)
     opens_at = models.DateTimeField(_("opens at"))
     deadline = models.DateTimeField(_("deadline"))
-    notice_days = models.PositiveSmallIntegerField(_("days of public notice"), default=7)
+    notice_days = models.PositiveSmallIntegerField(_("days of public notice"), default=default_notice_days)
     guide_document = models.FileField(_("guide document"), upload_to="calls/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -145,8 +146,22 @@ class Project(ProjectWorkflow, ProtectedStateModel):
     )
     discipline = models.CharField(_("discipline"), max_length=60, blank=True)
     planned_end_date = models.DateField(_("planned end date"), null=True, blank=True)
+    is_free_topic = models.BooleanField(_("free topic"), default=False, help_text=_("Not one of the guide's topics (自选课题)."))
     output_form = models.CharField(_("form of the outputs"), max_length=200, blank=True)
     abstract = models.TextField(_("abstract"), blank=True)
+    place_names = models.CharField(
+        _("place names of the team"),
+        max_length=300,
+        blank=True,
+        help_text=_("Cities, districts or regions that would reveal the team, separated by commas; "
+                    "they must not appear in the anonymous part."),
+    )
+    pledge_accepted_at = models.DateTimeField(_("pledge accepted at"), null=True, blank=True)
+    unsaved_input = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="Input of a form step that did not validate, kept so that nothing typed is lost.",
+    )
+    formal_checklist = models.JSONField(_("formal check"), default=dict, blank=True, editable=False)
     pi = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_projects", verbose_name=_("PI")
     )
@@ -242,6 +257,111 @@ class Member(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class BudgetCategory(models.TextChoices):
+    MATERIALS = "materials", _("Materials and data")  # 资料费
+    TRAVEL = "travel", _("Field research and travel")  # 调研差旅费
+    MEETINGS = "meetings", _("Meetings")  # 会议费
+    CONSULTING = "consulting", _("Expert consultation")  # 专家咨询费
+    PUBLISHING = "publishing", _("Printing and publishing")  # 印刷出版费
+    OTHER = "other", _("Other")  # 其他
+
+
+class BudgetLine(models.Model):
+    """One line of the application's budget (经费预算)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_lines", verbose_name=_("project"))
+    category = models.CharField(_("category"), max_length=20, choices=BudgetCategory.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["project", "pk"]
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+
+    def __str__(self):
+        return f"{self.get_category_display()} {self.amount}"
+
+
+class OutputKind(models.TextChoices):
+    PAPER = "paper", _("Paper")  # 论文
+    BOOK = "book", _("Book")  # 专著
+    REPORT = "report", _("Research report")  # 研究报告
+    ADVISORY = "advisory", _("Advisory report")  # 咨询报告
+    OTHER = "other", _("Other")  # 其他
+
+
+class PlannedOutput(models.Model):
+    """An expected output (预期成果) with its form and planned date."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="planned_outputs", verbose_name=_("project"))
+    kind = models.CharField(_("form"), max_length=20, choices=OutputKind.choices)
+    title = models.CharField(_("title or description"), max_length=200)
+    planned_date = models.DateField(_("planned date"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "pk"]
+        verbose_name = _("planned output")
+        verbose_name_plural = _("planned outputs")
+
+    def __str__(self):
+        return self.title
+
+
+class AttachmentPart(models.TextChoices):
+    ANONYMOUS = "anonymous", _("Anonymous part (活页), seen by experts")
+    IDENTIFIED = "identified", _("Identified part (申请书), not seen by experts")
+
+
+def attachment_path(instance, filename):
+    """Stored under an unguessable name: the original name is kept in the row, not on disk."""
+    import uuid
+
+    return f"attachments/{instance.project_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """An uploaded file of an application; anonymous-part files are cleaned on upload."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("project"))
+    part = models.CharField(_("part"), max_length=20, choices=AttachmentPart.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(max_length=64)
+    removed_metadata = models.JSONField(_("removed metadata"), default=list, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "pk"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name
+
+
+class DocumentKind(models.TextChoices):
+    APPLICATION = "application", _("Application form (申请书)")
+    ANONYMOUS = "anonymous", _("Anonymous form (活页)")
+
+
+class ProjectDocument(models.Model):
+    """A Word document built for a project (after submission, by a Celery task)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(upload_to="documents/")
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="one_document_per_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.project}"
 
 
 class ChangeKind(models.TextChoices):

@@ -9,6 +9,11 @@ from fractions import Fraction
 from django.conf import settings
 
 
+def default_notice_days():
+    """Model default of ``Call.notice_days`` (a function, so migrations do not freeze the number)."""
+    return rule("NOTICE_DAYS")
+
+
 def rule(name, call_class=None):
     """The value of rule ``name`` for ``call_class`` (or the association default)."""
     overrides = getattr(call_class, "rules", None) or {}

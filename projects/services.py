@@ -12,6 +12,7 @@ from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,19 +49,26 @@ def available_transitions(obj, user):
 
 def refusals(obj, name, *, by, reason="", now=None, **params):
     """The messages that would refuse the step, or [] when it may happen."""
+    return [message for _source, message in refusals_by_rule(obj, name, by=by, reason=reason, now=now, **params)]
+
+
+def refusals_by_rule(obj, name, *, by, reason="", now=None, **params):
+    """[(guard name, message)] of the step's refusals; the name is "" for state and permission."""
     by_source = transitions_of(type(obj)).get(name)
     if by_source is None:
-        return [_("“%(step)s” is not a step of this record.") % {"step": name}]
+        return [("", _("“%(step)s” is not a step of this record.") % {"step": name})]
     transition = by_source.get(obj.state)
     if transition is None:
-        return [
-            _("“%(step)s” is not possible while the record is “%(state)s”.")
-            % {"step": step_label(type(obj), name), "state": obj.get_state_display()}
-        ]
+        return [("", _("“%(step)s” is not possible while the record is “%(state)s”.")
+                 % {"step": step_label(type(obj), name), "state": obj.get_state_display()})]
     if by is None or not transition.has_perm(obj, by):
-        return [_("You are not allowed to do “%(step)s” here.") % {"step": step_label(type(obj), name)}]
+        return [("", _("You are not allowed to do “%(step)s” here.") % {"step": step_label(type(obj), name)})]
     ctx = TransitionContext(actor=by, reason=reason, now=now or timezone.now(), params=params)
-    return [msg for condition in transition.conditions if (msg := condition.message(obj, ctx))]
+    return [
+        (getattr(condition, "name", ""), message)
+        for condition in transition.conditions
+        if (message := condition.message(obj, ctx))
+    ]
 
 
 def perform(obj, name, *, by, reason="", now=None, **params):
@@ -83,7 +91,7 @@ def perform(obj, name, *, by, reason="", now=None, **params):
                 del record._transition_context
             log = _write_log(record, name, source, by, reason, now)
             _after_transition(record, name, by=by, reason=reason, now=now)
-            transaction.on_commit(partial(_schedule_notification, log.pk))
+            transaction.on_commit(partial(_schedule_side_effects, log.pk))
     except IntegrityError as error:
         if "one_application_per_pi_per_call" in str(error):
             raise TransitionRefused([_("You have already submitted an application to this call as PI.")]) from error
@@ -114,10 +122,10 @@ def _after_transition(record, name, *, by, reason, now):
         apply_change(record, by=by, now=now)
 
 
-def _schedule_notification(log_id):
-    from .tasks import notify_transition
+def _schedule_side_effects(log_id):
+    from .tasks import transition_happened
 
-    notify_transition.delay(log_id)
+    transition_happened.delay(log_id)
 
 
 # ---- change requests ---------------------------------------------------------------
@@ -155,7 +163,7 @@ def apply_change(change, *, by, now):
     elif kind == "members":
         plan = change.member_changes or {}
         project.members.filter(pk__in=plan.get("remove", [])).delete()
-        start = project.members.count()
+        start = (project.members.aggregate(last=Max("order"))["last"] or -1) + 1
         Member.objects.bulk_create(
             Member(project=project, order=start + i, **{k: person.get(k, "") for k in ("name", "title", "unit", "task")})
             for i, person in enumerate(plan.get("add", []))

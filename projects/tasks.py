@@ -1,11 +1,49 @@
 """Celery tasks of the projects app: thin wrappers taking ids, safe to run twice."""
 
 from celery import shared_task
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
 
 from . import notifications
+from .models import DocumentKind, Project, ProjectDocument, TransitionLog
+
+# Documents (re)built after these steps.
+BUILDS_DOCUMENTS = {"submit"}
+
+
+@shared_task
+def transition_happened(log_id):
+    """The side effects of one transition, after the commit that wrote it."""
+    log = TransitionLog.objects.filter(pk=log_id).only("transition", "project_id", "content_type").first()
+    if log is None:
+        return
+    if log.project_id and log.transition in BUILDS_DOCUMENTS and log.content_type.model == "project":
+        build_documents(log.project_id)
+    notifications.notify_transition(log_id)
 
 
 @shared_task
 def notify_transition(log_id):
-    """Tell the people concerned about one transition (after the commit that wrote it)."""
+    """Tell the people concerned about one transition."""
     notifications.notify_transition(log_id)
+
+
+@shared_task
+def build_documents(project_id):
+    """Build and store the 申请书 and the 活页 of a submitted application (replacing older builds)."""
+    from .documents import anonymous_form, application_form
+
+    project = Project.objects.with_people().get(pk=project_id)
+    builders = {DocumentKind.APPLICATION: application_form, DocumentKind.ANONYMOUS: anonymous_form}
+    for kind, build in builders.items():
+        data = build(project)
+        with transaction.atomic():
+            document = ProjectDocument.objects.select_for_update().filter(project=project, kind=kind).first()
+            old_name = document.file.name if document else None
+            document = document or ProjectDocument(project=project, kind=kind)
+            document.built_at = timezone.now()
+            document.file.save(f"{project.pk}-{kind}.docx", ContentFile(data), save=False)
+            document.save()
+            if old_name and old_name != document.file.name:
+                document.file.storage.delete(old_name)

@@ -58,6 +58,10 @@ class ProjectWorkflow:
             g.keywords_are_valid,
             g.argument_within_limit,
             g.members_are_complete,
+            g.application_is_complete,
+            g.budget_within_funding,
+            g.anonymous_part_is_anonymous,
+            g.pledge_accepted,
         ],
     )
     def submit(self):
@@ -181,8 +185,13 @@ class ProjectWorkflow:
     )
     def fail_midterm(self):
         """中期检查不合格: the project goes back to work with a rectification deadline."""
+        from .rules import rule
+
+        ctx = context_of(self)
         self.midterm_result = "fail"
-        self.rectification_deadline = context_of(self).params.get("rectification_deadline")
+        self.rectification_deadline = ctx.params.get("rectification_deadline") or (
+            timezone.localdate(ctx.now) + relativedelta(months=rule("RECTIFICATION_MONTHS", self.call_class))
+        )
 
     @transition(field="state", source=S.ACTIVE, target=S.COMPLETION_REVIEW, permission=access.is_pi)
     def submit_completion(self):

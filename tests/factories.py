@@ -104,6 +104,9 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"老年教育数字化转型路径研究之{n}")
     keywords = ["老年教育", "数字化", "社区学习"]
     discipline = "成人教育学"
+    is_free_topic = True
+    planned_end_date = dt.date(2025, 12, 31)
+    pledge_accepted_at = factory.LazyFunction(timezone.now)
     pi = factory.SubFactory(UserFactory)
     institution = factory.LazyAttribute(lambda p: p.pi.institution)
     basis = "人口老龄化背景下，老年教育需求快速增长。"

@@ -114,8 +114,8 @@ def test_keywords(applicant):
 
 
 def test_argument_length(applicant):
-    project = ProjectFactory(pi=applicant, basis="研" * 6000, content="究" * 1001, approach="", innovation="",
-                             expected_outcomes="", foundation="")
+    project = ProjectFactory(pi=applicant, basis="研" * 6000, content="究" * 901, approach="述" * 25,
+                             innovation="新" * 25, expected_outcomes="果" * 25, foundation="基" * 25)
     assert submit_messages(project) == ["The anonymous argument has 7001 characters; at most 7000 are allowed."]
 
 

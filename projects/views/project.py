@@ -1,0 +1,136 @@
+"""A project as its people see it: the dashboard, the project page with its timeline and steps, its documents."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts import roles
+
+from .. import access
+from ..application import STEPS
+from ..models import DocumentKind, Project, ProjectDocument, TransitionLog
+from ..services import TransitionRefused, available_transitions, perform, step_label
+from ..workflow import ProjectState
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+# What the PI is asked to do next, by state.
+NEXT_FOR_PI = {
+    ProjectState.DRAFT: gettext_lazy("Complete and submit the application."),
+    ProjectState.SUBMITTED: gettext_lazy("Waiting for your unit's endorsement."),
+    ProjectState.ENDORSED: gettext_lazy("Waiting for the secretariat's formal check."),
+    ProjectState.ELIGIBLE: gettext_lazy("Accepted; waiting for the expert review."),
+    ProjectState.IN_REVIEW: gettext_lazy("In expert review."),
+    ProjectState.REVIEWED: gettext_lazy("Waiting for the committee's decision."),
+    ProjectState.PUBLICITY: gettext_lazy("Approved, in public notice."),
+    ProjectState.ACTIVE: gettext_lazy("Under way: report the kick-off, the mid-term check and apply for completion."),
+    ProjectState.MIDTERM_REVIEW: gettext_lazy("Mid-term report submitted; waiting for the decision."),
+    ProjectState.COMPLETION_REVIEW: gettext_lazy("Completion materials submitted; waiting for the appraisal."),
+}
+
+
+@login_required
+def dashboard(request):
+    """Each user lands here and sees what is theirs to do next, role by role."""
+    user = request.user
+    last_step = Prefetch("log", queryset=TransitionLog.objects.order_by("-at", "-pk"), to_attr="history")
+    my_projects = list(Project.objects.with_people().filter(pi=user).prefetch_related(last_step).order_by("-created_at"))
+    for project in my_projects:
+        project.next_hint = NEXT_FOR_PI.get(project.state, "")
+        project.last_entry = project.history[0] if project.history else None
+    context = {
+        "my_projects": my_projects,
+        "member_projects": Project.objects.with_people().filter(members__user=user).exclude(pi=user).distinct(),
+    }
+    if roles.has_role(user, roles.UNIT_ADMIN) and user.institution_id:
+        context["unit_queue"] = Project.objects.with_people().filter(
+            institution_id=user.institution_id, state=ProjectState.SUBMITTED
+        )
+    if access.is_secretariat(None, user):
+        counts = dict(Project.objects.values_list("state").annotate(n=Count("pk")).order_by())
+        context["state_counts"] = [(label, counts.get(value, 0), value) for value, label in ProjectState.choices]
+        context["formal_check_queue"] = Project.objects.with_people().filter(state=ProjectState.ENDORSED)
+    context["is_committee"] = roles.has_role(user, roles.COMMITTEE)
+    context["is_expert"] = roles.has_role(user, roles.EXPERT)
+    return render(request, "projects/dashboard.html", context)
+
+
+def visible_project_or_404(request, pk):
+    project = get_object_or_404(Project.objects.with_people(), pk=pk)
+    if not access.can_view_project(request.user, project):
+        raise Http404
+    return project
+
+
+@login_required
+def project_detail(request, pk):
+    project = visible_project_or_404(request, pk)
+    steps = [(name, step_label(Project, name)) for name in available_transitions(project, request.user)]
+    return render(
+        request,
+        "projects/project_detail.html",
+        {
+            "project": project,
+            "members": project.members.all(),
+            "planned_outputs": project.planned_outputs.all(),
+            "budget_lines": project.budget_lines.all(),
+            "attachments": project.attachments.all(),
+            "log": project.log.select_related("actor").order_by("at", "pk"),
+            "steps": steps,
+            "can_edit": project.state == ProjectState.DRAFT and project.pi_id == request.user.pk,
+            "first_step": STEPS[0][0],
+            "has_documents": project.receipt_number is not None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def project_step(request, pk, name):
+    project = visible_project_or_404(request, pk)
+    params = {}
+    if request.POST.get("grade"):
+        params["grade"] = request.POST["grade"]
+    try:
+        perform(project, name, by=request.user, reason=request.POST.get("reason", ""), **params)
+    except TransitionRefused as refusal:
+        for message in refusal.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Done: %(step)s.") % {"step": step_label(Project, name)})
+    following = request.POST.get("next", "")
+    if following and url_has_allowed_host_and_scheme(following, allowed_hosts={request.get_host()}):
+        return redirect(following)
+    return redirect("project-detail", pk=project.pk)
+
+
+@login_required
+def project_document(request, pk, kind):
+    """The 申请书 or 活页 of a submitted application, for those who may see the project."""
+    from ..tasks import build_documents
+
+    project = visible_project_or_404(request, pk)
+    if kind not in DocumentKind.values or project.receipt_number is None:
+        raise Http404
+    document = ProjectDocument.objects.filter(project=project, kind=kind).first()
+    if document is None:  # the task has not run yet (a worker is busy): build it now
+        build_documents(project.pk)
+        document = get_object_or_404(ProjectDocument, project=project, kind=kind)
+    label = _("application form") if kind == DocumentKind.APPLICATION else _("anonymous form")
+    filename = f"{project.receipt_number}-{label}.docx"
+    return FileResponse(document.file.open("rb"), as_attachment=True, filename=filename, content_type=DOCX)
+
+
+@login_required
+def attachment_download(request, pk, attachment_pk):
+    project = visible_project_or_404(request, pk)
+    attachment = get_object_or_404(project.attachments, pk=attachment_pk)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+                        content_type=attachment.content_type)
+
