@@ -6,13 +6,21 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup install migrate messages diagram clean
+.PHONY: demo test setup install migrate browser messages diagram clean
 
 demo: setup  ## set up, load the demo data and serve on 127.0.0.1:8000
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: setup  ## set up as for the demo, then run the whole suite
+test: setup browser  ## set up as for the demo, then run the whole suite
 	$(PY) -m pytest -q
+
+# The end-to-end tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (apt-get install chromium) for the end-to-end tests."; exit 1; fi; }
 
 setup: install migrate
 	$(PY) manage.py load_demo

@@ -2,6 +2,8 @@
 
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -85,6 +87,10 @@ class User(AbstractUser):
     )
 
     class Meta:
+        constraints = [
+            # One account per e-mail address, whatever its case (the form checks too; this holds under races).
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="unique_email_ignoring_case"),
+        ]
         verbose_name = _("user")
         verbose_name_plural = _("users")
 

@@ -7,7 +7,7 @@ these views only read the request and call ``services``.
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,10 +39,14 @@ def register(request):
         return redirect("dashboard")
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.register_user(
-            password=form.cleaned_data["password1"], base_url=_base_url(request), **form.account_data()
-        )
-        return redirect("register-done")
+        try:
+            services.register_user(
+                password=form.cleaned_data["password1"], base_url=_base_url(request), **form.account_data()
+            )
+        except ValidationError as error:  # the address was taken since the form checked it
+            form.add_error(None, error)
+        else:
+            return redirect("register-done")
     return render(request, "accounts/register.html", {"form": form})
 
 

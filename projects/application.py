@@ -25,7 +25,7 @@ STEPS = [
     ("budget", gettext_lazy("Budget")),
     ("attachments", gettext_lazy("Attachments")),
     ("pledge", gettext_lazy("Pledge")),
-    ("submit", gettext_lazy("Check and submit")),
+    ("check", gettext_lazy("Check and submit")),
 ]
 STEP_NAMES = [name for name, _label in STEPS]
 

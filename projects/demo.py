@@ -542,7 +542,38 @@ def load_demo():
         for spec in CALLS:
             plan_call(spec, cast, timeline, created)
         timeline.run()
+        ensure_open_call(cast, created)
     return created
+
+
+def open_call_year(today):
+    """The year of the call that is open when the demo is loaded (calls for next year open in autumn)."""
+    return today.year + 1 if today.month >= 9 else today.year
+
+
+def ensure_open_call(cast, created, now=None):
+    """A call that takes applications now, so that the demo can be used to apply (no projects yet)."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    year = open_call_year(timezone.localdate(now))
+    title = f"中国成人教育协会{year}年度科研课题"
+    if Call.objects.filter(year=year, title=title).exists():
+        return
+    call = Call.objects.create(
+        year=year,
+        title=title,
+        description=DESCRIPTION_2023.replace("2023", str(year)),
+        opens_at=now - timedelta(days=14),
+        deadline=(now + timedelta(days=90)).replace(hour=17, minute=0, second=0, microsecond=0),
+    )
+    for code, name, quota, experts, months, funding in CLASSES:
+        CallClass.objects.create(call=call, code=code, name=name, quota=quota, experts_per_proposal=experts,
+                                 duration_months=months, funding=funding)
+    for number, topic_title, _discipline, _context in TOPICS_2023:
+        GuideTopic.objects.create(call=call, number=number, title=topic_title)
+    perform(call, "publish", by=cast.secretary, now=now - timedelta(days=14))
+    created["calls"] += 1
 
 
 def ensure_institutions(created):

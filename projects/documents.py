@@ -10,17 +10,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from docx.shared import Cm
 
 from accounts.models import TitleLevel
 
 from . import docx_kit as kit
+from .application import PLEDGE_TEXT
 from .blind import FREE_TOPIC, OUTPUT_FORM_LABELS, blind_dossier
 from .models import AttachmentPart, BudgetCategory, OutputKind
 from .rules import rule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+DOCUMENT_LANGUAGE = "zh-hans"  # documents are in Chinese whatever the reader's interface language
 CHINESE_NUMERALS = "一二三四五六七八九十"
 NOT_FILLED = "（未填写）"
 
@@ -61,11 +63,6 @@ TITLE_LEVEL_LABELS = {
     TitleLevel.SENIOR: "正高级",
 }
 
-PLEDGE_TEXT = (
-    "本人承诺：申请书所填写的各项内容真实、准确，不存在知识产权争议；活页中未出现申请人及课题组成员的"
-    "姓名、单位等信息；课题组成员均已知情并同意参加。如获立项，本人将遵守中国成人教育协会课题管理的"
-    "有关规定，按计划开展研究，按时报送中期检查和结题材料，合理使用课题经费。如有违反，愿意承担相应责任。"
-)
 
 
 # ---- 申请书 -----------------------------------------------------------------------------
@@ -191,7 +188,9 @@ def _attachments(doc, project):
 
 def _pledge(doc, project):
     kit.heading(doc, _numbered(8, "承诺"))
-    kit.paragraphs(doc, PLEDGE_TEXT)
+    with translation.override(DOCUMENT_LANGUAGE):
+        # The very text the applicant accepted in the form, in the language of the documents.
+        kit.paragraphs(doc, str(PLEDGE_TEXT))
     accepted = _moment(project.pledge_accepted_at) if project.pledge_accepted_at else "（尚未确认）"
     kit.field_table(doc, [("承诺人", project.pi.display_name), ("确认时间", accepted)])
 

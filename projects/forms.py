@@ -97,6 +97,10 @@ class MemberForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["order"].required = False
 
+    def has_changed(self):
+        """An empty extra row stays empty even though its order box shows the default."""
+        return bool(set(self.changed_data) - {"order"})
+
     def clean(self):
         cleaned = super().clean()
         if self.has_changed() and cleaned.get("name") and not cleaned.get("DELETE"):

@@ -19,6 +19,7 @@ import hashlib
 import io
 import posixpath
 import re
+import struct
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ def _encrypted():
 # --- Inspection -------------------------------------------------------------------------------
 
 
-def inspect_upload(name: str, data: bytes, *, max_bytes: int, allowed=ALLOWED_TYPES) -> UploadInfo:
+def inspect_upload(name: str, data: bytes, *, max_bytes: int, allowed: tuple[str, ...] = ALLOWED_TYPES) -> UploadInfo:
     """What ``data`` is, judged by content; raise ``UploadRejected`` if the form must refuse it.
 
     ``name`` is only asked for its extension, which must agree with the content. ``allowed``
@@ -170,7 +171,7 @@ def _sniff(data):
         matches = puremagic.magic_string(data)
     except puremagic.PureError:
         return None
-    for match in matches:
+    for match in matches:  # puremagic names the format; the whole signature at offset 0 confirms it
         if match.offset != 0:
             continue
         for signature, kind in _SIGNATURES.items():
@@ -521,55 +522,64 @@ def _resolve(rels_name, target):
     return posixpath.normpath(posixpath.join(source_folder, target))
 
 
+_TEXT_PLACES = {  # kind of part under word/ → where its text is, for the applicant
+    "document": "正文",
+    "header": "页眉 ({part})",
+    "footer": "页脚 ({part})",
+    "footnotes": "脚注",
+    "endnotes": "尾注",
+    "comments": "批注",
+    "glossary": "文档部件",
+}
+# Document properties that are counts, flags and dates: nothing a name could hide in.
+_STATISTICS = {
+    "created", "modified", "lastPrinted", "revision", "TotalTime", "Pages", "Words", "Characters",
+    "CharactersWithSpaces", "Lines", "Paragraphs", "DocSecurity", "ScaleCrop", "LinksUpToDate",
+    "SharedDoc", "HyperlinksChanged", "AppVersion", "HeadingPairs",
+}
+
+
 def _docx_text_parts(data):
     package = _Package(data)
+    trees = {name: _parse(package.parts[name]) for name in sorted(package.xml_parts(), key=_natural)}
     parts = []
-    labels = {
-        "header": "页眉 ({part})",
-        "footer": "页脚 ({part})",
-        "footnotes": "脚注",
-        "endnotes": "尾注",
-        "comments": "批注",
-        "glossary": "文档部件",
-    }
-    named = {"document": [], "header": [], "footer": [], "footnotes": [], "endnotes": [], "comments": [], "glossary": []}
-    for name in package.xml_parts():
-        kind = package.kind(name)
-        if kind in named:
-            named[kind].append(name)
-    for kind, names in named.items():
-        for name in sorted(names, key=_natural):
-            root = _parse(package.parts[name])
-            label = labels.get(kind, "").format(part=posixpath.basename(name))
+    for kind, place in _TEXT_PLACES.items():
+        for name, root in trees.items():
+            if package.kind(name) != kind:
+                continue
             for paragraph, in_table in _paragraphs(root):
                 text = _paragraph_text(paragraph)
                 if text.strip():
-                    where = ("正文表格" if in_table else "正文") if kind == "document" else label
+                    where = "正文表格" if kind == "document" and in_table else place.format(part=posixpath.basename(name))
                     parts.append((where, text))
-    for name in package.xml_parts():
-        root = _parse(package.parts[name])
+    authors = {}  # (where, name), once each
+    for name, root in trees.items():
         for element in root.iter(etree.Element):
             for attribute, value in element.attrib.items():
-                if _local(attribute) in ("author", "initials") and _is_word_namespace(etree.QName(attribute).namespace):
-                    if _local(element.tag) == "comment":
-                        parts.append(("批注作者", value))
-                    elif _local(element.tag) == "person":
-                        parts.append((f"审阅者列表 ({posixpath.basename(name)})", value))
-                    elif value:
-                        parts.append((f"修订作者 ({posixpath.basename(name)})", value))
+                if value and _local(attribute) in ("author", "initials") and _is_word_namespace(etree.QName(attribute).namespace):
+                    where = {"comment": "批注作者", "person": f"审阅者列表 ({posixpath.basename(name)})"}.get(
+                        _local(element.tag), f"修订作者 ({posixpath.basename(name)})"
+                    )
+                    authors[(where, value)] = None
+    parts.extend(authors)
+    for name, root in trees.items():  # DrawingML text: SmartArt data and chart captions and values
+        folder, base = posixpath.split(name)
+        if (folder, base[:4]) in (("word/diagrams", "data"), ("word/charts", "char")):
+            text = " ".join((e.text or "").strip() for e in root.iter(etree.Element) if _local(e.tag) in ("t", "v"))
+            if text.strip():
+                parts.append((f"{'图示' if folder.endswith('diagrams') else '图表'} ({base})", " ".join(text.split())))
 
     for content_type in (_CORE, _APP):
         name = package.part_of_type(content_type)
-        if name:
-            for element in _parse(package.parts[name]).iter(etree.Element):
-                if len(element) == 0 and (element.text or "").strip():
-                    parts.append((f"文档属性 {_local(element.tag)}", element.text.strip()))
+        for element in _parse(package.parts[name]) if name else ():
+            text = " ".join(t.strip() for t in element.itertext() if t.strip())
+            if text and _local(element.tag) not in _STATISTICS:
+                parts.append((f"文档属性 {_local(element.tag)}", text))
     custom = package.part_of_type(_CUSTOM)
-    if custom:
-        for prop in _parse(package.parts[custom]):
-            value = "".join(prop.itertext()).strip()
-            if value:
-                parts.append((f"自定义属性 {prop.get('name', '')}", value))
+    for prop in _parse(package.parts[custom]) if custom else ():
+        value = "".join(prop.itertext()).strip()
+        if value:
+            parts.append((f"自定义属性 {prop.get('name', '')}", value))
     for name in package.xml_parts("customXml/"):
         if not posixpath.basename(name).startswith("itemProps"):
             text = " ".join(t.strip() for t in _parse(package.parts[name]).itertext() if t.strip())
@@ -585,7 +595,7 @@ def _natural(name):
 def _paragraphs(root):
     """Each ``w:p`` of a part, and whether it sits in a table."""
     for element in root.iter(etree.Element):
-        if _local(element.tag) == "p" and _is_word_namespace(etree.QName(element).namespace):
+        if _is_word_paragraph(element):
             in_table = any(_local(a.tag) == "tbl" for a in element.iterancestors())
             yield element, in_table
 
@@ -604,9 +614,13 @@ def _paragraph_text(paragraph):
 
 def _nearest_paragraph(element):
     for ancestor in element.iterancestors():
-        if _local(ancestor.tag) == "p":
+        if _is_word_paragraph(ancestor):
             return ancestor
     return None
+
+
+def _is_word_paragraph(element):
+    return _local(element.tag) == "p" and _is_word_namespace(etree.QName(element).namespace)
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -835,10 +849,10 @@ def _exif_orientation(tiff):
 
 def _minimal_exif(orientation):
     """An APP1 EXIF segment holding the orientation alone (big-endian TIFF, one IFD entry)."""
-    entry = (0x0112).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big") + orientation.to_bytes(2, "big") + b"\0\0"
-    tiff = b"MM\x00\x2a" + (8).to_bytes(4, "big") + (1).to_bytes(2, "big") + entry + (0).to_bytes(4, "big")
+    entry = struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # tag, SHORT, count 1, value, padding
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, 1) + entry + struct.pack(">I", 0)
     payload = b"Exif\0\0" + tiff
-    return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
 # --- Dispatch ---------------------------------------------------------------------------------
@@ -857,7 +871,8 @@ def extract_text_parts(content_type: str, data: bytes) -> list[tuple[str, str]]:
 
     Word: body paragraphs ("正文") and tables ("正文表格"), each header and footer
     ("页眉 (header1.xml)"), footnotes, endnotes, comments and their authors, tracked-change
-    authors, the people list, document and custom properties, custom XML (bibliography...).
+    authors, the people list, SmartArt and chart text, document and custom properties, custom
+    XML (bibliography...).
     PDF: each page ("第 N 页"), annotations, the info dictionary ("文档属性 /Author") and XMP.
     Images have no text to scan (their metadata goes in ``clean``): an empty list.
     """

@@ -111,7 +111,7 @@ def _context(project, user, step, forms, restored=False):
         context["budget_total"] = sum(line.amount for line in project.budget_lines.all())
     if step == "pi":
         context["pi"] = user
-    if step == "submit":
+    if step == "check":
         context["problems"] = app.submission_problems(project, user)
         context["general_problems"] = context["problems"].get("", [])
     return context
@@ -134,7 +134,7 @@ def application_step(request, pk, step):
         messages.info(request, refusal)
         return redirect("project-detail", pk=project.pk)
 
-    if request.method == "POST" and step != "submit":
+    if request.method == "POST" and step != "check":
         return _post_step(request, project, user, step, session_expired)
     kept = app.unsaved_input(project, step)
     forms = _forms(step, project, user, data=kept)
@@ -180,6 +180,6 @@ def submit(request, pk):
     except TransitionRefused as refusal:
         for message in refusal.messages:
             messages.error(request, message)
-        return redirect("application-step", pk=project.pk, step="submit")
+        return redirect("application-step", pk=project.pk, step="check")
     messages.success(request, _("Submitted. Your receipt number is %(number)s.") % {"number": project.receipt_number})
     return redirect("project-detail", pk=project.pk)

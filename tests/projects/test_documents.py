@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import docx
 import pytest
+from django.utils import translation
 
 from projects import docx_kit
+from projects.application import PLEDGE_TEXT
 from projects.documents import (
     ATTACHMENT_PART_LABELS,
     BUDGET_LABELS,
@@ -193,7 +195,9 @@ def test_the_application_form_has_every_part(project):
     text = "\n".join(visible_texts(document))
     assert "12,000.50" in text  # the budget's total
     assert "调研差旅费" in text and "2025年6月30日" in text
-    assert "2023年4月20日 10:30" in text  # the pledge, in Beijing time
+    with translation.override("zh-hans"):
+        assert str(PLEDGE_TEXT) in text  # the text the applicant accepted
+    assert "2023年4月20日 10:30" in text  # when, in Beijing time
     assert "（一）选题依据" in text and "（七）参考文献" in text
 
 
