@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import access
 from .models import (
+    Attachment,
+    BudgetLine,
     Call,
     CallClass,
     ChangeRequest,
@@ -28,7 +30,9 @@ from .models import (
     GuideTopic,
     Member,
     NumberSequence,
+    PlannedOutput,
     Project,
+    ProjectDocument,
     TransitionLog,
 )
 from .services import TransitionRefused, available_transitions, perform, refusals, step_label, transitions_of
@@ -225,6 +229,30 @@ class MemberInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class BudgetLineInline(admin.TabularInline):
+    model = BudgetLine
+    extra = 0
+    fields = ["category", "amount", "note"]
+
+
+class PlannedOutputInline(admin.TabularInline):
+    model = PlannedOutput
+    extra = 0
+    fields = ["kind", "title", "planned_date"]
+
+
+class AttachmentInline(admin.TabularInline):
+    """Files are uploaded through the application form, which checks and cleans them."""
+
+    model = Attachment
+    extra = 0
+    fields = ["original_name", "part", "content_type", "size", "removed_metadata", "uploaded_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 PROJECT_READONLY = ["state", *_not_editable(Project)]
 
 
@@ -238,7 +266,7 @@ class ProjectAdmin(StepsAdminMixin, admin.ModelAdmin):
     search_help_text = _("Search by title, project number, receipt number or the PI's name.")
     readonly_fields = PROJECT_READONLY
     autocomplete_fields = ["pi", "institution"]
-    inlines = [MemberInline]
+    inlines = [MemberInline, PlannedOutputInline, BudgetLineInline, AttachmentInline]
     fieldsets = [
         (
             _("Application"),
@@ -359,3 +387,13 @@ class TransitionLogAdmin(ReadOnlyAdmin):
 class NumberSequenceAdmin(ReadOnlyAdmin):
     list_display = ["key", "last"]
     search_fields = ["key"]
+
+
+@admin.register(ProjectDocument)
+class ProjectDocumentAdmin(ReadOnlyAdmin):
+    """The built 申请书 and 活页; rebuilt by the ``build_documents`` task, never edited."""
+
+    list_display = ["project", "kind", "built_at"]
+    list_filter = ["kind"]
+    list_select_related = ["project"]
+    search_fields = ["project__title", "project__receipt_number"]

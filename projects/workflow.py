@@ -108,9 +108,15 @@ class ProjectWorkflow:
     def return_for_revision(self):
         """退回修改: the formal check returns the application for revision before the deadline."""
 
-    @transition(field="state", source=S.ENDORSED, target=S.ELIGIBLE, permission=access.is_secretariat)
+    @transition(
+        field="state",
+        source=S.ENDORSED,
+        target=S.ELIGIBLE,
+        permission=access.is_secretariat,
+        conditions=[g.anonymous_part_is_anonymous],
+    )
     def pass_formal_check(self):
-        """形式审查通过."""
+        """形式审查通过: the identity scan of the anonymous part runs again."""
 
     @transition(
         field="state",

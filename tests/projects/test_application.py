@@ -383,3 +383,16 @@ def test_withdraw_from_the_project_page(pi_client, call, applicant):
     pi_client.post(reverse("project-step", args=[project.pk, "withdraw"]))
     project.refresh_from_db()
     assert project.state == "withdrawn"
+
+
+def test_formal_check_runs_the_identity_scan_again(client, secretary, endorsed):
+    """A leak that reached the formal check (e.g. a member added later) blocks passing."""
+    Project.objects.filter(pk=endorsed.pk).update(foundation=f"负责人{endorsed.pi.real_name}长期从事该研究。")
+    client.force_login(secretary)
+    url = reverse("formal-check", args=[endorsed.pk])
+    page = client.get(url).content.decode()
+    assert endorsed.pi.real_name in page
+    response = client.post(url, {"decision": "pass_formal_check", "checklist": ALL_ITEMS})
+    assert "The anonymous part reveals the team" in response.content.decode()
+    endorsed.refresh_from_db()
+    assert endorsed.state == "endorsed"
