@@ -97,6 +97,10 @@ class User(AbstractUser):
     def __str__(self):
         return self.real_name or self.username
 
+    def get_short_name(self):
+        """Chinese names are not split into given and family names: the short name is the whole name."""
+        return self.real_name or self.username
+
     @property
     def display_name(self):
         return self.real_name or self.get_full_name() or self.username

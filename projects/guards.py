@@ -92,7 +92,7 @@ def before_deadline(project, ctx):
     if ctx.now > project.call.deadline:
         return _(
             "The deadline (%(time)s) has passed, so the application can no longer be "
-            "revised; reject it or let it pass instead."
+            "revised; mark it not accepted or let it pass the formal check instead."
         ) % {"time": _local(project.call.deadline)}
     return None
 
@@ -148,7 +148,7 @@ def pi_title_level(project, ctx):
     minimum = rule("MIN_PI_TITLE_LEVEL", project.call_class)
     if project.pi.title_level < minimum:
         label = TitleLevel(minimum).label
-        return _("A PI of class %(cls)s must hold a professional title of level “%(level)s” or above.") % {
+        return _("The PI of a class %(cls)s project must hold a professional title of level “%(level)s” or above.") % {
             "cls": project.call_class.code,
             "level": label,
         }

@@ -236,7 +236,7 @@ class Member(models.Model):
     """A team member (课题组成员), listed with title, unit and task (分工)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members", verbose_name=_("project"))
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     title = models.CharField(_("professional title"), max_length=30, blank=True)
     unit = models.CharField(_("unit"), max_length=120, blank=True)
     task = models.CharField(_("task"), max_length=200, blank=True)

@@ -91,7 +91,7 @@ def perform(obj, name, *, by, reason="", now=None, **params):
                 del record._transition_context
             log = _write_log(record, name, source, by, reason, now)
             _after_transition(record, name, by=by, reason=reason, now=now)
-            transaction.on_commit(partial(_schedule_side_effects, log.pk))
+            transaction.on_commit(partial(_schedule_side_effects, log.pk, log.project_id, name))
     except IntegrityError as error:
         if "one_application_per_pi_per_call" in str(error):
             raise TransitionRefused([_("You have already submitted an application to this call as PI.")]) from error
@@ -122,10 +122,13 @@ def _after_transition(record, name, *, by, reason, now):
         apply_change(record, by=by, now=now)
 
 
-def _schedule_side_effects(log_id):
+def _schedule_side_effects(log_id, project_id=None, transition=""):
+    from .signals import project_changed
     from .tasks import transition_happened
 
     transition_happened.delay(log_id)
+    if project_id is not None:
+        project_changed.send(sender=Project, project_id=project_id, transition=transition)
 
 
 # ---- change requests ---------------------------------------------------------------

@@ -61,6 +61,23 @@ def dashboard(request):
     return render(request, "projects/dashboard.html", context)
 
 
+def described(entries):
+    """Log entries with the labels of their step and states, in the user's language."""
+    from ..models import ChangeRequest
+    from ..workflow import CallState, ChangeState
+
+    states = {"project": ProjectState, "changerequest": ChangeState, "call": CallState}
+    models = {"project": Project, "changerequest": ChangeRequest}
+    entries = list(entries)
+    for entry in entries:
+        kind = entry.content_type.model
+        choices = dict(states.get(kind, ProjectState).choices)
+        entry.step_label = step_label(models.get(kind, Project), entry.transition)
+        entry.from_label = choices.get(entry.from_state, entry.from_state)
+        entry.to_label = choices.get(entry.to_state, entry.to_state)
+    return entries
+
+
 def visible_project_or_404(request, pk):
     project = get_object_or_404(Project.objects.with_people(), pk=pk)
     if not access.can_view_project(request.user, project):
@@ -81,7 +98,7 @@ def project_detail(request, pk):
             "planned_outputs": project.planned_outputs.all(),
             "budget_lines": project.budget_lines.all(),
             "attachments": project.attachments.all(),
-            "log": project.log.select_related("actor").order_by("at", "pk"),
+            "log": described(project.log.select_related("actor", "content_type").order_by("at", "pk")),
             "steps": steps,
             "can_edit": project.state == ProjectState.DRAFT and project.pi_id == request.user.pk,
             "first_step": STEPS[0][0],
