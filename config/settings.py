@@ -149,3 +149,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# ---- archive search (archive/search/) -------------------------------------------------
+# "whoosh": the embedded index on disk under SEARCH_INDEX_DIR (the default);
+# "postgres": a tsvector GIN index in the application's PostgreSQL database
+# (needs DATABASE_URL pointing at PostgreSQL). Index updates run as Celery tasks
+# on the queue "archive-index", served by one worker:
+#   celery -A config worker -Q archive-index --concurrency 1
+# Long-lived processes set KETI_WARM_JIEBA=1 to load jieba's dictionary at start.
+SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="whoosh")
+# ---- end of archive search ----------------------------------------------------------------

@@ -79,15 +79,24 @@ class PIForm(forms.ModelForm):
 
     class Meta:
         model = get_user_model()
-        fields = ["real_name", "phone", "email", "title", "title_level"]
+        fields = ["real_name", "phone", "title", "title_level"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("real_name", "phone", "email", "title"):
+        for name in ("real_name", "phone", "title"):
             self.fields[name].required = True
 
 
-class MemberForm(forms.ModelForm):
+class LabelledRowForm(forms.ModelForm):
+    """A row of a table of forms: each input carries its label, as the column header is not a label."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("aria-label", str(field.label))
+
+
+class MemberForm(LabelledRowForm):
     class Meta:
         model = Member
         fields = ["name", "title", "unit", "task", "order"]
@@ -130,7 +139,7 @@ class ArgumentForm(forms.ModelForm):
         return cleaned
 
 
-class PlannedOutputForm(forms.ModelForm):
+class PlannedOutputForm(LabelledRowForm):
     class Meta:
         model = PlannedOutput
         fields = ["kind", "title", "planned_date"]
@@ -142,7 +151,7 @@ PlannedOutputFormSet = forms.inlineformset_factory(
 )
 
 
-class BudgetLineForm(forms.ModelForm):
+class BudgetLineForm(LabelledRowForm):
     class Meta:
         model = BudgetLine
         fields = ["category", "amount", "note"]
@@ -214,6 +223,9 @@ FORMAL_CHECKLIST = [
     ("anonymous", _("The anonymous part reveals no identity")),
     ("truthful", _("The data given are plausible and consistent")),
 ]
+
+
+FORMAL_CHECK_DECISIONS = ("pass_formal_check", "return_for_revision", "reject_formal")
 
 
 class FormalCheckForm(forms.Form):

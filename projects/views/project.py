@@ -14,6 +14,7 @@ from accounts import roles
 
 from .. import access
 from ..application import STEPS
+from ..forms import FORMAL_CHECK_DECISIONS
 from ..models import DocumentKind, Project, ProjectDocument, TransitionLog
 from ..services import TransitionRefused, available_transitions, perform, step_label
 from ..workflow import ProjectState
@@ -85,10 +86,16 @@ def visible_project_or_404(request, pk):
     return project
 
 
+# Steps taken on a page of their own (with its checklist), never by a bare button.
+OWN_PAGE_STEPS = {name: "formal-check" for name in FORMAL_CHECK_DECISIONS}
+
+
 @login_required
 def project_detail(request, pk):
     project = visible_project_or_404(request, pk)
-    steps = [(name, step_label(Project, name)) for name in available_transitions(project, request.user)]
+    available = available_transitions(project, request.user)
+    steps = [(name, step_label(Project, name)) for name in available if name not in OWN_PAGE_STEPS]
+    own_pages = sorted({OWN_PAGE_STEPS[name] for name in available if name in OWN_PAGE_STEPS})
     return render(
         request,
         "projects/project_detail.html",
@@ -100,6 +107,8 @@ def project_detail(request, pk):
             "attachments": project.attachments.all(),
             "log": described(project.log.select_related("actor", "content_type").order_by("at", "pk")),
             "steps": steps,
+            "own_pages": own_pages,
+            "next_hint": NEXT_FOR_PI.get(project.state, "") if project.pi_id == request.user.pk else "",
             "can_edit": project.state == ProjectState.DRAFT and project.pi_id == request.user.pk,
             "first_step": STEPS[0][0],
             "has_documents": project.receipt_number is not None,
@@ -111,6 +120,9 @@ def project_detail(request, pk):
 @require_POST
 def project_step(request, pk, name):
     project = visible_project_or_404(request, pk)
+    if name in OWN_PAGE_STEPS:
+        messages.error(request, _("Take this step on its own page."))
+        return redirect(OWN_PAGE_STEPS[name], pk=project.pk)
     params = {}
     if request.POST.get("grade"):
         params["grade"] = request.POST["grade"]

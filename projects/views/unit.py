@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import roles
 
@@ -35,7 +36,8 @@ def unit_queue(request):
     if request.method == "POST" and form.is_valid():
         done, refused = endorse_several(form.cleaned_data["projects"], user, form.cleaned_data["opinion"])
         if done:
-            messages.success(request, _("%(n)d applications endorsed.") % {"n": done})
+            messages.success(request, ngettext("%(n)d application endorsed.", "%(n)d applications endorsed.", done)
+                             % {"n": done})
         for project, reasons in refused:
             messages.error(request, f"{project.title}: {' '.join(reasons)}")
         return redirect("unit-queue")

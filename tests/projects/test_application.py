@@ -396,3 +396,14 @@ def test_formal_check_runs_the_identity_scan_again(client, secretary, endorsed):
     assert "The anonymous part reveals the team" in response.content.decode()
     endorsed.refresh_from_db()
     assert endorsed.state == "endorsed"
+
+
+def test_formal_check_steps_are_not_bare_buttons(client, secretary, endorsed):
+    """The project page links to the formal check page; a direct post of its step is refused."""
+    client.force_login(secretary)
+    page = client.get(reverse("project-detail", args=[endorsed.pk])).content.decode()
+    assert reverse("formal-check", args=[endorsed.pk]) in page
+    assert reverse("project-step", args=[endorsed.pk, "pass_formal_check"]) not in page
+    client.post(reverse("project-step", args=[endorsed.pk, "pass_formal_check"]))
+    endorsed.refresh_from_db()
+    assert endorsed.state == "endorsed"

@@ -1,0 +1,193 @@
+"""The database search backend: jieba-segmented text in the application's own PostgreSQL.
+
+``index_records`` writes ``Record.search_text`` (the index terms of ``text.py``
+joined by spaces); migration 0002 puts a GIN index on
+``to_tsvector('simple', search_text)``, and every query below uses exactly that
+expression so that the planner can use the index. A query is a ``tsquery`` of
+phrases (``'学分' <-> '分银' <-> '银行'``), ranked by ``ts_rank``; filters are
+plain ``WHERE`` clauses and facets plain ``GROUP BY`` counts of the same
+queryset; snippets come from ``ts_headline`` on the text spaced one character a
+word, the spaces taken out again afterwards.
+
+Limits of ``tsvector`` to know: positions stop at 16,383 and a term keeps at
+most 256 of them, so a phrase in a record of more than about 16,000 index
+terms (some 7,000 characters of text) may not be found past that point.
+"""
+
+import html
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.models import BooleanField, Count, FloatField
+from django.db.models.expressions import RawSQL
+
+from . import FILTERS, Hit, SearchResult, page_bounds, sorted_facet, text
+
+VECTOR = "to_tsvector('simple'::regconfig, \"archive_record\".\"search_text\")"
+SNIPPET_WORDS = 60  # ts_headline words: characters, for Chinese text
+START, STOP = "\ue000", "\ue001"  # private-use markers, turned into <mark> after escaping
+HEADLINE_OPTIONS = (
+    f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, "
+    "ShortWord=0, HighlightAll=false, MaxFragments=0"
+)
+
+
+def check_database():
+    if connection.vendor != "postgresql":
+        raise ImproperlyConfigured(
+            "SEARCH_BACKEND is 'postgres' but the database is "
+            f"{connection.vendor}: point DATABASE_URL at PostgreSQL, or set SEARCH_BACKEND=whoosh."
+        )
+
+
+def _phrase(terms):
+    # Terms are runs of letters, digits or CJK characters (see text.py): nothing to escape.
+    return " <-> ".join(f"'{term}'" for term in terms)
+
+
+def match_query(clauses):
+    return " & ".join(f"({_phrase(c.terms)})" for c in clauses)
+
+
+def rank_query(clauses):
+    """The match query with each whole word OR-ed in, so that a record holding it as a word ranks higher."""
+    return " & ".join(f"(({_phrase(c.terms)}) | '{c.word}')" if c.word else f"({_phrase(c.terms)})" for c in clauses)
+
+
+def headline_query(clauses):
+    """The clauses as phrases of single characters, to match the text spaced by ``spaced_for_headline``."""
+    return " & ".join(
+        f"({_phrase(tuple(c.text) if text.is_cjk(c.text) else c.terms)})" for c in clauses
+    )
+
+
+def _matching(clauses, filters):
+    from archive.models import Record
+
+    records = Record.objects.exclude(search_text="")
+    if clauses:
+        records = records.filter(
+            RawSQL(f"{VECTOR} @@ to_tsquery('simple'::regconfig, %s)", [match_query(clauses)],
+                   output_field=BooleanField())
+        )
+    return records.filter(**filters)
+
+
+def search(clauses, filters, sort, page, per_page):
+    records = _matching(clauses, filters)
+    count = records.count()
+    page, pages = page_bounds(count, page, per_page)
+    facets = {
+        name: sorted_facet(records.values_list(name).annotate(n=Count("pk")).order_by()) for name in FILTERS
+    }
+    if sort == "relevance" and clauses:
+        records = records.annotate(
+            rank=RawSQL(f"ts_rank({VECTOR}, to_tsquery('simple'::regconfig, %s))", [rank_query(clauses)],
+                        output_field=FloatField())
+        ).order_by("-rank", "-year", "number")
+    else:
+        records = records.order_by("-year", "number")
+    start = (page - 1) * per_page
+    rows = list(records.only(
+        "number", "title", "class_code", "year", "pi_name", "unit_name", "keywords", "state", "grade", "abstract",
+    )[start : start + per_page])
+    snippets = _snippets(rows, clauses)
+    hits = [
+        Hit(
+            number=r.number,
+            title=r.title,
+            class_code=r.class_code,
+            year=r.year,
+            pi_name=r.pi_name,
+            unit_name=r.unit_name,
+            keywords=tuple(r.keywords or ()),
+            state=r.state,
+            grade=r.grade,
+            snippet=snippet,
+            score=float(getattr(r, "rank", 0.0) or 0.0),
+        )
+        for r, snippet in zip(rows, snippets)
+    ]
+    return SearchResult(count=count, hits=hits, facets=facets, page=page, pages=pages)
+
+
+def _snippets(rows, clauses):
+    if not rows:
+        return []
+    if not clauses:
+        return [_plain(r.abstract or r.title) for r in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ts_headline('simple'::regconfig, a, q, %s), ts_headline('simple'::regconfig, t, q, %s) "
+            "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(a, t, i), "
+            "to_tsquery('simple'::regconfig, %s) AS q ORDER BY i",
+            [
+                HEADLINE_OPTIONS,
+                HEADLINE_OPTIONS,
+                [text.spaced_for_headline(r.abstract) for r in rows],
+                [text.spaced_for_headline(r.title) for r in rows],
+                headline_query(clauses),
+            ],
+        )
+        headlines = cursor.fetchall()
+    return [
+        _marked(from_abstract, r.abstract) if START in from_abstract
+        else _marked(from_title, r.title) if START in from_title
+        else _plain(r.abstract or r.title)
+        for r, (from_abstract, from_title) in zip(rows, headlines)
+    ]
+
+
+def _marked(headline, original):
+    """Headline text → HTML: spaces out, escaped, markers into <mark>, ``…`` where it was cut."""
+    body = text.unspace_headline(headline)
+    plain = body.replace(START, "").replace(STOP, "")
+    flat = " ".join((original or "").split())
+    body = html.escape(body, quote=False).replace(START, "<mark>").replace(STOP, "</mark>")
+    body = body.replace("</mark><mark>", "")
+    if plain and not flat.startswith(plain):
+        body = "…" + body
+    if plain and not flat.endswith(plain):
+        body += "…"
+    return body
+
+
+def _plain(value):
+    value = value or ""
+    if len(value) > SNIPPET_WORDS * 2:
+        return html.escape(value[: SNIPPET_WORDS * 2]) + "…"
+    return html.escape(value)
+
+
+def index_records(records):
+    from archive.models import Record
+
+    for record in records:
+        record.search_text = text.search_text(record)
+    Record.objects.bulk_update(records, ["search_text"], batch_size=500)
+
+
+def remove_numbers(numbers):
+    from archive.models import Record
+
+    Record.objects.filter(number__in=numbers).update(search_text="")
+
+
+def rebuild(progress=None, batch_size=500):
+    from archive.models import Record
+
+    total = Record.objects.count()
+    if progress:
+        progress(0, total)
+    done = 0
+    last_pk = 0
+    while True:
+        batch = list(Record.objects.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+        if not batch:
+            break
+        index_records(batch)
+        done += len(batch)
+        last_pk = batch[-1].pk
+        if progress:
+            progress(min(done, total), total)
+    return done

@@ -1,0 +1,291 @@
+"""The embedded search backend: a Whoosh index on disk under ``settings.SEARCH_INDEX_DIR``.
+
+Every text field is analysed by ``ArchiveTokenizer`` (bigrams, characters and
+jieba words of each Chinese run, see ``text.py``); the filters are ``ID`` or
+``NUMERIC`` columns that also give the facets. One writer at a time: a lock in
+the process and Whoosh's own file lock across processes (a second writer waits
+up to ``WRITE_TIMEOUT`` seconds); deployments send index updates to one Celery
+worker (queue ``archive-index``, concurrency 1) so that writers rarely meet.
+One searcher per process, opened lazily and refreshed when the index changed.
+"""
+
+import html
+import re
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from whoosh import fields, index, query, sorting, writing
+from whoosh.analysis import Token, Tokenizer
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text, highlight
+
+from . import FILTERS, Hit, SearchResult, page_bounds, sorted_facet, text
+
+WRITE_TIMEOUT = 120  # seconds a writer waits for another process's writer
+SNIPPET_CHARS = 120
+TEXT_FIELDS = ("title", "keywords", "abstract", "outputs", "members", "pi", "unit", "field_text", "number_text")
+WORD_BOOST_FIELDS = ("title", "keywords", "abstract", "outputs")
+BOOSTS = {"title": 3.0, "keywords": 2.0}
+ID_FILTERS = tuple(name for name in FILTERS if name != "year")
+
+
+class ArchiveTokenizer(Tokenizer):
+    """Whoosh's view of ``text.index_tokens``: one position per term, in index order."""
+
+    def __eq__(self, other):
+        return other.__class__ is self.__class__
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, (term, start, end) in enumerate(text.index_tokens(value)):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = term
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token
+
+
+def schema():
+    def text_field(name, stored=False):
+        return fields.TEXT(analyzer=ArchiveTokenizer(), phrase=True, stored=stored, field_boost=BOOSTS.get(name, 1.0))
+
+    return fields.Schema(
+        number=fields.ID(stored=True, unique=True, sortable=True),
+        year=fields.NUMERIC(int, stored=True, sortable=True),
+        pi_name=fields.STORED(),
+        keyword_list=fields.STORED(),
+        **{name: text_field(name, stored=name in ("title", "abstract")) for name in TEXT_FIELDS},
+        **{name: fields.ID(stored=True, sortable=True) for name in ID_FILTERS},
+    )
+
+
+def document(record):
+    doc = {
+        "number": record.number,
+        "year": int(record.year),
+        "pi_name": record.pi_name,
+        "keyword_list": tuple(record.keywords or ()),
+        **text.record_texts(record),
+    }
+    for name in ID_FILTERS:
+        value = getattr(record, name)
+        if value:
+            doc[name] = str(value)
+    return doc
+
+
+# ---- the index, its writer and the process's searcher -------------------------------------
+
+_lock = threading.RLock()  # guards _state and serialises this process's writers and searches
+_state = {"path": None, "index": None, "searcher": None}
+_INDEX_FILE = re.compile(r"^_?MAIN_")
+
+
+def _index():
+    """The open index at ``SEARCH_INDEX_DIR`` (created empty when missing); call with ``_lock`` held."""
+    path = Path(settings.SEARCH_INDEX_DIR)
+    if _state["path"] != path or _state["index"] is None:
+        _close()
+        path.mkdir(parents=True, exist_ok=True)
+        ix = index.open_dir(str(path)) if index.exists_in(str(path)) else index.create_in(str(path), schema())
+        _state.update(path=path, index=ix)
+    return _state["index"]
+
+
+def _close():
+    if _state["searcher"] is not None:
+        _state["searcher"].close()
+    _state.update(path=None, index=None, searcher=None)
+
+
+def _searcher():
+    ix = _index()
+    searcher = _state["searcher"]
+    searcher = ix.searcher() if searcher is None else searcher.refresh()
+    _state["searcher"] = searcher
+    return searcher
+
+
+def _schema_is_current(ix):
+    return sorted(ix.schema.names()) == sorted(schema().names())
+
+
+def index_records(records):
+    with _lock:
+        writer = _index().writer(timeout=WRITE_TIMEOUT)
+        try:
+            for record in records:
+                writer.update_document(**document(record))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+
+def remove_numbers(numbers):
+    with _lock:
+        writer = _index().writer(timeout=WRITE_TIMEOUT)
+        for number in numbers:
+            writer.delete_by_term("number", number)
+        writer.commit()
+
+
+def rebuild(progress=None, batch_size=500):
+    from archive.models import Record
+
+    records = Record.objects.order_by("pk")
+    total = records.count()
+    if progress:
+        progress(0, total)
+    with _lock:
+        ix = _index()
+        if not _schema_is_current(ix):
+            path = _state["path"]
+            _close()
+            for leftover in path.iterdir():
+                if _INDEX_FILE.match(leftover.name):
+                    leftover.unlink()
+            index.create_in(str(path), schema())
+            ix = _index()
+        writer = ix.writer(timeout=WRITE_TIMEOUT, limitmb=256)
+        try:
+            done = 0
+            for record in records.iterator(chunk_size=batch_size):
+                writer.add_document(**document(record))
+                done += 1
+                if progress and (done % batch_size == 0 or done == total):
+                    progress(done, total)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=writing.CLEAR)
+    return total
+
+
+# ---- searching -----------------------------------------------------------------------------
+
+
+def _clause_query(clause):
+    def in_field(name):
+        if len(clause.terms) == 1:
+            return query.Term(name, clause.terms[0])
+        return query.Phrase(name, list(clause.terms))
+
+    matches = query.Or([in_field(name) for name in TEXT_FIELDS])
+    if clause.word:
+        return query.AndMaybe(matches, query.Or([query.Term(name, clause.word) for name in WORD_BOOST_FIELDS]))
+    return matches
+
+
+def _filter_query(filters):
+    parts = [
+        query.NumericRange("year", value, value) if name == "year" else query.Term(name, value)
+        for name, value in filters.items()
+    ]
+    return query.And(parts) if parts else None
+
+
+def search(clauses, filters, sort, page, per_page):
+    q = query.And([_clause_query(c) for c in clauses]) if clauses else query.Every()
+    by_year = sorting.MultiFacet([sorting.FieldFacet("year", reverse=True), sorting.FieldFacet("number")])
+    facets = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FILTERS}
+    with _lock:
+        searcher = _searcher()
+        results = searcher.search(
+            q,
+            limit=None,
+            filter=_filter_query(filters),
+            sortedby=by_year if sort == "year" else None,
+            groupedby=facets,
+        )
+        count = len(results)
+        page, pages = page_bounds(count, page, per_page)
+        start = (page - 1) * per_page
+        scored = sort != "year"
+        hits = [_hit(hit.fields(), hit.score if scored else 0.0, clauses) for hit in results[start : start + per_page]]
+        facet_counts = {name: sorted_facet(results.groups(name).items()) for name in FILTERS}
+    return SearchResult(count=count, hits=hits, facets=facet_counts, page=page, pages=pages)
+
+
+def _hit(stored, score, clauses):
+    return Hit(
+        number=stored["number"],
+        title=stored.get("title", ""),
+        class_code=stored.get("class_code", ""),
+        year=stored.get("year"),
+        pi_name=stored.get("pi_name", ""),
+        unit_name=stored.get("unit_name", ""),
+        keywords=tuple(stored.get("keyword_list", ())),
+        state=stored.get("state", ""),
+        grade=stored.get("grade", ""),
+        snippet=snippet(stored.get("abstract", ""), stored.get("title", ""), clauses),
+        score=float(score or 0.0),
+    )
+
+
+# ---- snippets ------------------------------------------------------------------------------
+
+_MATCH = "\x00match"
+
+
+class _Spans:
+    """An "analyzer" for ``whoosh.highlight.highlight``: each match one token, every other character one too.
+
+    The fragmenter measures its context in tokens' characters, so the text
+    between matches is given character by character.
+    """
+
+    def __init__(self, spans):
+        self.spans = spans
+
+    def __call__(self, value, chars=True, **kwargs):
+        def token(term, start, end):
+            t = Token(chars=True)
+            t.text, t.startchar, t.endchar, t.boost = term, start, end, 1.0
+            return t
+
+        at = 0
+        for start, end in self.spans + [(len(value), len(value))]:
+            for i in range(at, start):
+                yield token(value[i], i, i + 1)
+            if end > start:
+                yield token(_MATCH, start, end)
+            at = end
+
+
+class MarkFormatter(HtmlFormatter):
+    """``<mark>`` around the matches, ``…`` where the fragment cuts the text."""
+
+    def __init__(self):
+        super().__init__(tagname="mark", between="…")
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{html.escape(get_text(text, token, replace), quote=False)}</mark>"
+
+    def format_fragment(self, fragment, replace=False):
+        body = super().format_fragment(fragment, replace)
+        if fragment.startchar > 0:
+            body = "…" + body
+        if fragment.endchar < len(fragment.text):
+            body += "…"
+        return body
+
+
+def snippet(abstract, title, clauses):
+    """A piece of the abstract (else the title) around the matches, HTML-safe, matches in ``<mark>``."""
+    for value in (abstract, title):
+        spans = text.match_spans(value, clauses) if clauses else []
+        if spans:
+            fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=SNIPPET_CHARS // 3)
+            return highlight(value, {_MATCH}, _Spans(spans), fragmenter, MarkFormatter(), top=1)
+    value = abstract or title or ""
+    if len(value) > SNIPPET_CHARS:
+        return html.escape(value[:SNIPPET_CHARS]) + "…"
+    return html.escape(value)
