@@ -85,7 +85,7 @@ MAX_LENGTHS = {"title": 200, "pi_name": 50, "unit_name": 120, "members": 500, "f
 # Limits of a workbook that the importer agrees to open (a real sheet of a few thousand
 # projects is a few MB unpacked); they keep a crafted zip from exhausting the server.
 MAX_ZIP_ENTRIES = 10_000
-MAX_UNCOMPRESSED_BYTES = 200 * 2**20
+MAX_UNCOMPRESSED_BYTES = 100 * 2**20
 
 
 @dataclass(frozen=True)
@@ -136,9 +136,11 @@ class ImportReport:
         return sorted(grouped.items(), key=lambda item: -1 if item[0] is None else item[0])
 
     def summary(self):
+        if self.fatal:
+            return _("Nothing was imported.")
         if self.blocked:
             return _("Nothing was imported: the sheet has %(count)s error(s) in %(rows)s row(s).") % {
-                "count": len(self.errors), "rows": self.invalid_rows or 1}
+                "count": len(self.errors), "rows": self.invalid_rows}
         return _("%(created)s created, %(updated)s updated, %(skipped)s skipped.") % {
             "created": self.created, "updated": self.updated, "skipped": self.skipped}
 

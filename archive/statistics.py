@@ -195,7 +195,7 @@ def bar_chart(key, title, labels, series, *, percent=False):
     if not labels:
         return mark_safe(
             f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {CHART_WIDTH} 40" '
-            f'width="100%" role="img" aria-label="{escape(title)}" aria-labelledby="{title_id}">'
+            f'width="100%" role="img" aria-label="{escape(title)}">'
             f'<title id="{title_id}">{escape(title)}</title>'
             f'<text x="8" y="24" {FONT} fill="#444">{escape(_("No data yet."))}</text></svg>'
         )
@@ -213,7 +213,7 @@ def bar_chart(key, title, labels, series, *, percent=False):
     )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {CHART_WIDTH} {height}" '
-        f'width="100%" role="img" aria-label="{escape(title)}" aria-labelledby="{title_id} {title_id}-desc">',
+        f'width="100%" role="img" aria-label="{escape(title)}" aria-describedby="{title_id}-desc">',
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{title_id}-desc">{escape(description)}</desc>',
     ]

@@ -1,7 +1,8 @@
 """Celery tasks of the archive: keep Records and the search index in step. Ids in, safe to run twice.
 
-All three run on their own queue, ``archive-index``, so that one worker writes
-the index and one at a time::
+All three run on their own queue, ``archive-index`` (routed there by
+``CELERY_TASK_ROUTES`` in the settings: Celery 5.7 deprecates a task's own
+``queue`` attribute), so that one worker writes the index, one task at a time::
 
     celery -A config worker -Q archive-index --concurrency 1   # the archive's writer
     celery -A config worker -Q celery                           # everything else
@@ -19,7 +20,7 @@ from django.utils import timezone
 from . import search
 from .models import ArchiveState, Record, RecordSource
 
-QUEUE = "archive-index"
+QUEUE = "archive-index"  # see CELERY_TASK_ROUTES in config/settings.py
 
 # Project states that have a public Record, and the Record's state for each.
 ARCHIVED_STATES = {
@@ -32,7 +33,7 @@ ARCHIVED_STATES = {
 }
 
 
-@shared_task(queue=QUEUE)
+@shared_task
 def index_records(numbers):
     """(Re)index the Records of these numbers; a number without a Record leaves the index."""
     numbers = list(dict.fromkeys(numbers))
@@ -42,13 +43,13 @@ def index_records(numbers):
     search.remove_numbers([number for number in numbers if number not in found])
 
 
-@shared_task(queue=QUEUE)
+@shared_task
 def remove_numbers(numbers):
     """Drop these numbers from the index (their Records may be gone already)."""
     search.remove_numbers(list(numbers))
 
 
-@shared_task(queue=QUEUE)
+@shared_task
 def sync_project(project_id):
     """Bring the Record of one workflow project in step with it, then the index (课题入库)."""
     sync_record(project_id, index=True)

@@ -56,8 +56,8 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith(".xlsx"):
             raise forms.ValidationError(_("Choose an Excel workbook ending in .xlsx."))
         if upload.size > IMPORT_MAX_BYTES:
-            raise forms.ValidationError(_("The file is %(size)s; at most %(limit)s are accepted.") % {
-                "size": filesizeformat(upload.size), "limit": filesizeformat(IMPORT_MAX_BYTES)})
+            raise forms.ValidationError(_("The file is larger than the %(limit)s allowed.") % {
+                "limit": filesizeformat(IMPORT_MAX_BYTES)})
         problem = workbook_problem(upload)
         if problem:
             raise forms.ValidationError(problem)

@@ -158,4 +158,5 @@ LOGGING = {
 #   celery -A config worker -Q archive-index --concurrency 1
 # Long-lived processes set KETI_WARM_JIEBA=1 to load jieba's dictionary at start.
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="whoosh")
+CELERY_TASK_ROUTES = {"archive.tasks.*": {"queue": "archive-index"}}
 # ---- end of archive search ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from accounts.models import Institution, InstitutionType, User
 
 from .models import BudgetLine, Call, CallClass, GuideTopic, Member, Project
 from .services import TransitionRefused, perform, request_change
+from .signals import demo_loading
 from .workflow import ProjectState
 
 DEMO_PASSWORD = "keti-demo-2023"
@@ -536,6 +537,7 @@ def load_demo():
     created = Counter()
     with transaction.atomic():
         roles.ensure_role_groups()
+        demo_loading.send(sender=None, created=created)
         institutions = ensure_institutions(created)
         cast = ensure_people(institutions, created)
         timeline = Timeline()

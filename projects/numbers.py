@@ -30,5 +30,11 @@ def receipt_number(now):
 
 
 def project_number(project):
+    """The next free number of the call's year and class, skipping numbers the archive already holds."""
+    from .signals import number_is_reserved
+
     prefix = f"{settings.PROJECT_NUMBER_PREFIX}{project.call.year}{project.call_class.code}"
-    return f"{prefix}{next_in_series(prefix):03d}"
+    while True:
+        number = f"{prefix}{next_in_series(prefix):03d}"
+        if not any(answer for _receiver, answer in number_is_reserved.send(sender=type(project), number=number)):
+            return number

@@ -112,42 +112,50 @@ def search(clauses, filters, sort, page, per_page):
 
 
 def _snippets(rows, clauses):
-    if not rows:
-        return []
+    """The abstract (else the title) around its matches: ``ts_headline`` picks the piece, marked exactly.
+
+    ``ts_headline`` also marks single characters of a phrase that occur apart,
+    so its marks only choose the piece; the marks shown are the exact
+    occurrences of the query's clauses (``text.match_spans``).
+    """
     if not clauses:
         return [_plain(r.abstract or r.title) for r in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT ts_headline('simple'::regconfig, a, q, %s), ts_headline('simple'::regconfig, t, q, %s) "
-            "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(a, t, i), "
-            "to_tsquery('simple'::regconfig, %s) AS q ORDER BY i",
-            [
-                HEADLINE_OPTIONS,
-                HEADLINE_OPTIONS,
-                [text.spaced_for_headline(r.abstract) for r in rows],
-                [text.spaced_for_headline(r.title) for r in rows],
-                headline_query(clauses),
-            ],
-        )
-        headlines = cursor.fetchall()
+    sources = []
+    for r in rows:
+        source = next((value for value in (r.abstract, r.title) if text.match_spans(value, clauses)), None)
+        sources.append(source)
+    chosen = [text.spaced_for_headline(source) for source in sources if source is not None]
+    headlines = iter(())
+    if chosen:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT ts_headline('simple'::regconfig, t, q, %s) "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, i), to_tsquery('simple'::regconfig, %s) AS q "
+                "ORDER BY i",
+                [HEADLINE_OPTIONS, chosen, headline_query(clauses)],
+            )
+            headlines = iter([row[0] for row in cursor.fetchall()])
     return [
-        _marked(from_abstract, r.abstract) if START in from_abstract
-        else _marked(from_title, r.title) if START in from_title
-        else _plain(r.abstract or r.title)
-        for r, (from_abstract, from_title) in zip(rows, headlines)
+        _marked(next(headlines), source, clauses) if source is not None else _plain(r.abstract or r.title)
+        for r, source in zip(rows, sources)
     ]
 
 
-def _marked(headline, original):
-    """Headline text → HTML: spaces out, escaped, markers into <mark>, ``…`` where it was cut."""
-    body = text.unspace_headline(headline)
-    plain = body.replace(START, "").replace(STOP, "")
-    flat = " ".join((original or "").split())
-    body = html.escape(body, quote=False).replace(START, "<mark>").replace(STOP, "</mark>")
-    body = body.replace("</mark><mark>", "")
-    if plain and not flat.startswith(plain):
+def _marked(headline, source, clauses):
+    """The headline's piece of ``source`` as HTML: escaped, exact matches in <mark>, ``…`` where it was cut."""
+    piece = text.unspace_headline(headline).replace(START, "").replace(STOP, "")
+    flat = " ".join((source or "").split())
+    spans = text.match_spans(piece, clauses)
+    parts, at = [], 0
+    for start, end in spans:
+        parts.append(html.escape(piece[at:start], quote=False))
+        parts.append(f"<mark>{html.escape(piece[start:end], quote=False)}</mark>")
+        at = end
+    parts.append(html.escape(piece[at:], quote=False))
+    body = "".join(parts)
+    if piece and not flat.startswith(piece):
         body = "…" + body
-    if plain and not flat.endswith(plain):
+    if piece and not flat.endswith(piece):
         body += "…"
     return body
 

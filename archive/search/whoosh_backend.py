@@ -6,7 +6,7 @@ jieba words of each Chinese run, see ``text.py``); the filters are ``ID`` or
 the process and Whoosh's own file lock across processes (a second writer waits
 up to ``WRITE_TIMEOUT`` seconds); deployments send index updates to one Celery
 worker (queue ``archive-index``, concurrency 1) so that writers rarely meet.
-One searcher per process, opened lazily and refreshed when the index changed.
+One searcher per process, opened lazily and replaced when the index changed.
 """
 
 import html
@@ -106,10 +106,19 @@ def _close():
 
 
 def _searcher():
+    """The process's searcher, replaced when a writer committed since it was opened.
+
+    Not ``Searcher.refresh()``: in whoosh-reloaded 2.7.5 it reuses the open
+    segment readers by segment id, so it misses documents deleted from a
+    segment it already had (and keeps segments merged away).
+    """
     ix = _index()
     searcher = _state["searcher"]
-    searcher = ix.searcher() if searcher is None else searcher.refresh()
-    _state["searcher"] = searcher
+    if searcher is not None and not searcher.up_to_date():
+        searcher.close()
+        searcher = None
+    if searcher is None:
+        searcher = _state["searcher"] = ix.searcher()
     return searcher
 
 

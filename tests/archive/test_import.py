@@ -26,6 +26,7 @@ from tests.factories import ProjectFactory
 pytestmark = pytest.mark.django_db
 
 SAMPLE = Path(settings.BASE_DIR) / "archive" / "samples" / "historical_projects.xlsx"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Until config/urls.py includes archive.urls_staff, the tests serve it from here.
 urlpatterns = [path("", include("archive.urls_staff")), path("", include("config.urls"))]
@@ -73,7 +74,8 @@ def row(**changes):
 
 
 def numbered(n, **changes):
-    return row(课题编号=f"CAEA2019A{n:03d}", 课题名称=f"社区教育研究之{n}", **changes)
+    """A valid row of its own number and title, with some cells changed."""
+    return row(**{"课题编号": f"CAEA2019A{n:03d}", "课题名称": f"社区教育研究之{n}", **changes})
 
 
 def sheet(*rows, header=HEADERS, title="课题"):
@@ -114,6 +116,14 @@ def test_the_sample_sheet_imports_its_40_projects():
     assert Record.objects.get(number="CAEA2016A006").state == "terminated"  # written 终止
     ongoing = Record.objects.get(number="CAEA2023B004")
     assert (ongoing.state, ongoing.grade, ongoing.completed_on, ongoing.outputs) == ("ongoing", "", None, "")
+
+
+def test_reading_a_sheet_checks_it_and_writes_nothing():
+    report = read_sheet(SAMPLE)
+
+    assert report.ok and not report.imported
+    assert (report.total, len(report.rows), len(report.numbers)) == (40, 40, 40)
+    assert Record.objects.count() == 0
 
 
 def test_importing_the_same_sheet_twice_updates_and_never_duplicates():
@@ -204,7 +214,8 @@ def test_a_duplicate_number_is_reported_on_the_second_row_naming_the_first():
 
 
 def test_a_bad_year_is_reported():
-    report = import_sheet(sheet(numbered(1), numbered(2), numbered(3), numbered(4), numbered(5), numbered(6, 立项年度="20x1")))
+    rows = [numbered(n) for n in range(1, 6)] + [numbered(6, 立项年度="20x1")]
+    report = import_sheet(sheet(*rows))
 
     assert messages(report) == ["Row 7: the year “20x1” is not a four-digit year."]
     assert Record.objects.count() == 0
@@ -457,7 +468,7 @@ def test_the_command_refuses_a_missing_file(tmp_path):
 
 
 def upload(content, name="课题.xlsx"):
-    return SimpleUploadedFile(name, content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return SimpleUploadedFile(name, content, content_type=XLSX)
 
 
 def test_the_secretariat_uploads_a_sheet_and_reads_the_report(client, secretary):
@@ -519,7 +530,7 @@ def test_other_extensions_and_large_files_are_refused(client, secretary):
     assert csv.context["form"].errors["sheet"] == ["Choose an Excel workbook ending in .xlsx."]
 
     big = client.post(url, {"sheet": upload(b"\0" * (10 * 2**20 + 1))})
-    assert "at most 10.0 MB are accepted" in big.context["form"].errors["sheet"][0]
+    assert big.context["form"].errors["sheet"] == ["The file is larger than the 10.0\xa0MB allowed."]
     assert Record.objects.count() == 0
 
 

@@ -234,8 +234,8 @@ def test_snippets_are_escaped_and_plain_without_a_query(search_backend):
     record = RecordFactory(abstract="<script>alert(1)</script> 学分银行 & 终身学习档案的衔接机制研究。")
     search.index_records([record])
     snippet = search.search("学分银行").hits[0].snippet
-    assert "<script>" not in snippet and "&lt;script&gt;" in snippet
-    assert "<mark>学分银行</mark>" in snippet
+    assert "<" not in re.sub(r"</?mark>", "", snippet)  # markup of the text is escaped (or left out)
+    assert "<mark>学分银行</mark>" in snippet and "&amp;" in snippet
     plain = search.search("").hits[0].snippet
     assert "<mark>" not in plain and "&lt;script&gt;" in plain
 
