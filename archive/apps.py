@@ -15,7 +15,7 @@ WARM_JIEBA_ENV = "KETI_WARM_JIEBA"
 
 class ArchiveConfig(AppConfig):
     name = "archive"
-    verbose_name = _("Archive")
+    verbose_name = _("Project archive")
 
     def ready(self):
         from projects.signals import demo_loading, number_is_reserved, project_changed

@@ -23,9 +23,7 @@ from . import FILTERS, Hit, SearchResult, page_bounds, sorted_facet, text
 
 WRITE_TIMEOUT = 120  # seconds a writer waits for another process's writer
 SNIPPET_CHARS = 120
-TEXT_FIELDS = ("title", "keywords", "abstract", "outputs", "members", "pi", "unit", "field_text", "number_text")
-WORD_BOOST_FIELDS = ("title", "keywords", "abstract", "outputs")
-BOOSTS = {"title": 3.0, "keywords": 2.0}
+BOOSTS = {"title": 3.0, "keywords": 2.0}  # field boosts for ranking; ``content`` alone decides what matches
 ID_FILTERS = tuple(name for name in FILTERS if name != "year")
 
 
@@ -53,15 +51,20 @@ class ArchiveTokenizer(Tokenizer):
 
 
 def schema():
-    def text_field(name, stored=False):
-        return fields.TEXT(analyzer=ArchiveTokenizer(), phrase=True, stored=stored, field_boost=BOOSTS.get(name, 1.0))
+    """``content`` (every searchable text, one field) decides what matches; title and keywords add rank."""
+
+    def text_field(boost=1.0, stored=False):
+        return fields.TEXT(analyzer=ArchiveTokenizer(), phrase=True, stored=stored, field_boost=boost)
 
     return fields.Schema(
         number=fields.ID(stored=True, unique=True, sortable=True),
+        content=text_field(),
+        title=text_field(BOOSTS["title"], stored=True),
+        keywords=text_field(BOOSTS["keywords"]),
         year=fields.NUMERIC(int, stored=True, sortable=True),
+        abstract=fields.STORED(),
         pi_name=fields.STORED(),
         keyword_list=fields.STORED(),
-        **{name: text_field(name, stored=name in ("title", "abstract")) for name in TEXT_FIELDS},
         **{name: fields.ID(stored=True, sortable=True) for name in ID_FILTERS},
     )
 
@@ -69,10 +72,14 @@ def schema():
 def document(record):
     doc = {
         "number": record.number,
+        # One text per line: a phrase never runs from one into the next (see text.py).
+        "content": "\n".join(text.record_texts(record)),
+        "title": record.title,
+        "keywords": "；".join(record.keywords or ()),
         "year": int(record.year),
+        "abstract": record.abstract,
         "pi_name": record.pi_name,
         "keyword_list": tuple(record.keywords or ()),
-        **text.record_texts(record),
     }
     for name in ID_FILTERS:
         value = getattr(record, name)
@@ -182,15 +189,17 @@ def rebuild(progress=None, batch_size=500):
 
 
 def _clause_query(clause):
+    """The records whose content holds the clause; more score where the title, keywords or a jieba word do."""
+
     def in_field(name):
         if len(clause.terms) == 1:
             return query.Term(name, clause.terms[0])
         return query.Phrase(name, list(clause.terms))
 
-    matches = query.Or([in_field(name) for name in TEXT_FIELDS])
+    boosts = [in_field("title"), in_field("keywords")]
     if clause.word:
-        return query.AndMaybe(matches, query.Or([query.Term(name, clause.word) for name in WORD_BOOST_FIELDS]))
-    return matches
+        boosts.append(query.Term("content", clause.word))
+    return query.AndMaybe(in_field("content"), query.Or(boosts))
 
 
 def _filter_query(filters):
