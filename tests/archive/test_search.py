@@ -307,3 +307,25 @@ def test_unknown_backend_is_refused(db, settings):
     settings.SEARCH_BACKEND = "elastic"
     with pytest.raises(ImproperlyConfigured, match="SEARCH_BACKEND"):
         search.search("学分银行")
+
+
+def test_whoosh_facets_and_filters_span_segments(db, settings, tmp_path):
+    """Documents in several segments, one without any grade: the columns line up with the documents."""
+    from archive.search import whoosh_backend
+
+    settings.SEARCH_BACKEND = "whoosh"
+    settings.SEARCH_INDEX_DIR = tmp_path / "segments"
+    graded = [RecordFactory(year=2019, grade="good", state="completed") for _ in range(3)]
+    ungraded = [RecordFactory(year=2021) for _ in range(2)]
+    for batch in (ungraded, graded, [RecordFactory(year=2020, grade="excellent", state="completed")]):
+        with whoosh_backend._lock:
+            writer = whoosh_backend._index().writer()
+            for record in batch:
+                writer.add_document(**whoosh_backend.document(record))
+            writer.commit(merge=False)
+    assert len(whoosh_backend._searcher().reader().leaf_readers()) == 3
+    result = search.search("")
+    assert dict(result.facets["grade"]) == {"good": 3, "excellent": 1}
+    assert dict(result.facets["year"]) == {2019: 3, 2021: 2, 2020: 1}
+    assert found("", filters={"grade": "good"}) == {r.number for r in graded}
+    assert [h.year for h in result.hits] == [2021, 2021, 2020, 2019, 2019, 2019]

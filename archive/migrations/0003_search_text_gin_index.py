@@ -25,7 +25,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("archive", "0001_initial"),
+        ("archive", "0002_initial"),
     ]
 
     operations = [
