@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def english():
+def english(client):
+    """Messages are asserted in English: the code's language and the pages' (the default is Chinese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     with translation.override("en"):
         yield
 
