@@ -1,4 +1,6 @@
-"""Archive search benchmark: ``python bench/search.py [N]`` (default 100000). Prints figures only.
+"""Archive search benchmark: ``python bench/search.py [N] [--only whoosh|postgres]`` (N defaults to 100000).
+
+Prints figures only.
 
 Creates N synthetic Records (numbers ``BENCH…``, words drawn from the sample
 sheet) in the configured database, indexes them with every backend available
@@ -124,7 +126,7 @@ def run_backend(name, queries, years):
     build_s = timed(build)
     if name == "postgres":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE archive_record")
+            cursor.execute("VACUUM ANALYZE archive_record")  # statistics, and the GIN pending list merged
             cursor.execute("SELECT pg_relation_size('archive_record_search_gin')")
             size = cursor.fetchone()[0]
             cursor.execute("SELECT sum(octet_length(search_text)) FROM archive_record WHERE number LIKE 'BENCH%%'")
@@ -158,7 +160,10 @@ def like_scan(queries):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    args = sys.argv[1:]
+    only = args[args.index("--only") + 1] if "--only" in args else None
+    numbers = [a for a in args if a.isdigit()]
+    n = int(numbers[0]) if numbers else 100_000
     rng = random.Random(SEED)
     p = pools()
     queries = [rng.choice(p["words"] + p["keywords"]) for _ in range(QUERIES)]
@@ -175,6 +180,7 @@ def main():
         ])
         print(f"created {n} records in {made:.1f} s")
         backends = ["whoosh"] + (["postgres"] if connection.vendor == "postgresql" else [])
+        backends = [b for b in backends if only in (None, b)]
         results = {name: run_backend(name, queries, years) for name in backends}
         like50, like95 = like_scan(queries)
         print(f"[like] icontains scan over title/keywords/abstract/outputs (count + page of 20): "

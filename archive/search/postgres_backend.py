@@ -1,13 +1,13 @@
 """The database search backend: jieba-segmented text in the application's own PostgreSQL.
 
 ``index_records`` writes ``Record.search_text`` (the index terms of ``text.py``
-joined by spaces); migration 0002 puts a GIN index on
-``to_tsvector('simple', search_text)``, and every query below uses exactly that
-expression so that the planner can use the index. A query is a ``tsquery`` of
-phrases (``'学分' <-> '分银' <-> '银行'``), ranked by ``ts_rank``; filters are
-plain ``WHERE`` clauses and facets plain ``GROUP BY`` counts of the same
-queryset; snippets come from ``ts_headline`` on the text spaced one character a
-word, the spaces taken out again afterwards.
+joined by spaces); PostgreSQL keeps ``search_vector = to_tsvector('simple',
+search_text)`` beside it, GIN-indexed (migration 0003). A query is a
+``tsquery`` of phrases (``'学分' <-> '分银' <-> '银行'``), ranked by
+``ts_rank``; filters are plain ``WHERE`` clauses of the ORM queryset, and the
+count and every facet come from one plain aggregation of it (``GROUP BY
+GROUPING SETS``); snippets come from ``ts_headline`` on the text spaced one
+character a word, the spaces taken out again afterwards.
 
 Limits of ``tsvector`` to know: positions stop at 16,383 and a term keeps at
 most 256 of them, so a phrase in a record of more than about 16,000 index
@@ -18,13 +18,14 @@ import html
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import BooleanField, Count, FloatField
+from django.db.models import BooleanField, FloatField
 from django.db.models.expressions import RawSQL
 
 from . import FILTERS, Hit, SearchResult, page_bounds, sorted_facet, text
 
-VECTOR = "to_tsvector('simple'::regconfig, \"archive_record\".\"search_text\")"
-SNIPPET_WORDS = 60  # ts_headline words: characters, for Chinese text
+# to_tsvector('simple', search_text), stored by PostgreSQL and GIN-indexed (see migration 0003).
+VECTOR = '"archive_record"."search_vector"'
+SNIPPET_WORDS = 120  # ts_headline "words": characters of Chinese text (as many as the Whoosh snippet)
 START, STOP = "\ue000", "\ue001"  # private-use markers, turned into <mark> after escaping
 HEADLINE_OPTIONS = (
     f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, "
@@ -73,13 +74,34 @@ def _matching(clauses, filters):
     return records.filter(**filters)
 
 
+def _count_and_facets(records):
+    """The number of matches and the facets, in one pass: ``GROUP BY GROUPING SETS ((year), …, ())``."""
+    sql, params = records.order_by().values(*FILTERS).query.sql_with_params()
+    columns = ", ".join(connection.ops.quote_name(name) for name in FILTERS)
+    flags = ", ".join(f"GROUPING({connection.ops.quote_name(name)})" for name in FILTERS)
+    sets = ", ".join(f"({connection.ops.quote_name(name)})" for name in FILTERS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns}, {flags}, COUNT(*) FROM ({sql}) AS matching GROUP BY GROUPING SETS ({sets}, ())",
+            params,
+        )
+        rows = cursor.fetchall()
+    count, counts = 0, {name: [] for name in FILTERS}
+    width = len(FILTERS)
+    for row in rows:
+        values, grouped_out, n = row[:width], row[width : 2 * width], row[-1]
+        if all(grouped_out):
+            count = n
+            continue
+        i = grouped_out.index(0)
+        counts[FILTERS[i]].append((values[i], n))
+    return count, {name: sorted_facet(pairs) for name, pairs in counts.items()}
+
+
 def search(clauses, filters, sort, page, per_page):
     records = _matching(clauses, filters)
-    count = records.count()
+    count, facets = _count_and_facets(records)
     page, pages = page_bounds(count, page, per_page)
-    facets = {
-        name: sorted_facet(records.values_list(name).annotate(n=Count("pk")).order_by()) for name in FILTERS
-    }
     if sort == "relevance" and clauses:
         records = records.annotate(
             rank=RawSQL(f"ts_rank({VECTOR}, to_tsquery('simple'::regconfig, %s))", [rank_query(clauses)],
@@ -90,7 +112,7 @@ def search(clauses, filters, sort, page, per_page):
     start = (page - 1) * per_page
     rows = list(records.only(
         "number", "title", "class_code", "year", "pi_name", "unit_name", "keywords", "state", "grade", "abstract",
-    )[start : start + per_page])
+    )[start : start + per_page]) if count else []
     snippets = _snippets(rows, clauses)
     hits = [
         Hit(
@@ -162,8 +184,8 @@ def _marked(headline, source, clauses):
 
 def _plain(value):
     value = value or ""
-    if len(value) > SNIPPET_WORDS * 2:
-        return html.escape(value[: SNIPPET_WORDS * 2]) + "…"
+    if len(value) > SNIPPET_WORDS:
+        return html.escape(value[:SNIPPET_WORDS]) + "…"
     return html.escape(value)
 
 

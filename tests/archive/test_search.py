@@ -329,3 +329,31 @@ def test_whoosh_facets_and_filters_span_segments(db, settings, tmp_path):
     assert dict(result.facets["year"]) == {2019: 3, 2021: 2, 2020: 1}
     assert found("", filters={"grade": "good"}) == {r.number for r in graded}
     assert [h.year for h in result.hits] == [2021, 2021, 2020, 2019, 2019, 2019]
+
+
+def test_an_index_of_an_older_schema_starts_again(db, settings, tmp_path, caplog):
+    from whoosh import fields, index
+
+    from archive.search import whoosh_backend
+
+    settings.SEARCH_BACKEND = "whoosh"
+    settings.SEARCH_INDEX_DIR = path = tmp_path / "old"
+    path.mkdir()
+    index.create_in(str(path), fields.Schema(number=fields.ID(stored=True), body=fields.TEXT))
+    whoosh_backend._close()
+    record = RecordFactory(title="学分银行建设研究")
+    search.index_records([record])
+    assert found("学分银行") == {record.number}
+    assert "rebuild_archive_index" in caplog.text
+
+
+def test_servers_warm_jieba_up_at_start(monkeypatch):
+    from django.apps import apps
+
+    monkeypatch.setattr(text, "_ready", False)
+    monkeypatch.delenv("KETI_WARM_JIEBA", raising=False)
+    apps.get_app_config("archive").ready()
+    assert text._ready is False  # commands and tests load it on first use
+    monkeypatch.setenv("KETI_WARM_JIEBA", "1")
+    apps.get_app_config("archive").ready()
+    assert text._ready is True
