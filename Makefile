@@ -24,7 +24,7 @@ browser:
 
 setup: install migrate
 	$(PY) manage.py load_demo
-	$(PY) manage.py rebuild_archive_index --skip-sync
+	$(PY) manage.py rebuild_archive_index
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
