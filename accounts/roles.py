@@ -35,6 +35,9 @@ ROLE_PERMISSIONS = {
         "projects.view_member",
         "projects.view_changerequest",
         "projects.view_transitionlog",
+        "archive.view_record",
+        "archive.change_record",
+        "archive.add_record",
     ],
     COMMITTEE: [
         "projects.view_call",
