@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from accounts import roles
 from tests.factories import InstitutionFactory, UserFactory
@@ -10,6 +11,14 @@ def _test_settings(settings, tmp_path):
     settings.SEARCH_INDEX_DIR = tmp_path / "index"
     # Real hashing costs ~0.2 s a user; the tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def english(client):
+    """Messages are compared in English (the msgids); pages are asked for in English too."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -11,24 +11,12 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from archive.models import Record
 from archive.openapi import openapi_document
 from archive.search import index_records
 from tests.factories import ProjectFactory
-
-# Until config/urls.py includes archive.urls, the tests serve it from here.
-urlpatterns = [path("", include("archive.urls")), path("", include("config.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _archive_urls(settings):
-    try:
-        reverse("archive-search")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
 
 LEAKS = ("SB202377777", "依据中的机密字串甲乙丙", "内容中的机密字串丁戊己", "基础中的机密字串庚辛壬",
          "13900001111", "leaky-pi@example.org")

@@ -7,37 +7,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.forms.models import model_to_dict
-from django.urls import NoReverseMatch, include, path, reverse
-from django.utils import translation
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive.exports import records_workbook
 from archive.importer import HEADERS, import_sheet
 from archive.models import Record
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 SAMPLE = Path(settings.BASE_DIR) / "archive" / "samples" / "historical_projects.xlsx"
-
-# Until config/urls.py includes archive.urls_staff, the tests serve it from here.
-urlpatterns = [path("", include("archive.urls_staff")), path("", include("config.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _staff_urls(settings):
-    try:
-        reverse("archive-export-year")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
-
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Figures and pages are compared in English (the msgids)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
 
 def snapshot():
     """Every record's public values, by number."""

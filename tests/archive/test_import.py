@@ -15,38 +15,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import QuerySet
-from django.urls import NoReverseMatch, include, path, reverse
-from django.utils import timezone, translation
+from django.urls import reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from archive.importer import HEADERS, import_sheet, read_sheet
 from archive.models import Record
 from tests.factories import ProjectFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 SAMPLE = Path(settings.BASE_DIR) / "archive" / "samples" / "historical_projects.xlsx"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# Until config/urls.py includes archive.urls_staff, the tests serve it from here.
-urlpatterns = [path("", include("archive.urls_staff")), path("", include("config.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _staff_urls(settings):
-    try:
-        reverse("archive-import")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
-
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Messages are compared in English (the msgids); pages are asked for in English too."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
 
 GOOD = {
     "课题编号": "CAEA2019A001",

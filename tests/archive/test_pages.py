@@ -12,23 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from archive.models import Record
 from archive.search import index_records
 from tests.factories import ProjectFactory
-
-# Until config/urls.py includes archive.urls, the tests serve it from here.
-urlpatterns = [path("", include("archive.urls")), path("", include("config.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _archive_urls(settings):
-    try:
-        reverse("archive-search")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
 
 LEAKS = {
     "receipt": "SB202377777",

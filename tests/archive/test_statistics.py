@@ -5,35 +5,14 @@ from io import BytesIO
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, include, path, reverse
-from django.utils import translation
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive import statistics
 from archive.models import Record, RecordGrade
 from tests.factories import CallClassFactory, CallFactory, ProjectFactory
 
-pytestmark = pytest.mark.django_db
-
-# Until config/urls.py includes archive.urls_staff, the tests serve it from here.
-urlpatterns = [path("", include("archive.urls_staff")), path("", include("config.urls"))]
-
-
-@pytest.fixture(autouse=True)
-def _staff_urls(settings):
-    try:
-        reverse("archive-statistics")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-
-
-@pytest.fixture(autouse=True)
-def _english(client):
-    """Figures and pages are compared in English (the msgids)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
-
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 UNITS = ["华东师范大学", "国家开放大学", "江苏开放大学", "深圳职业技术大学", "北京老年大学", "上海开放大学",
          "天津职业大学", "西南大学", "湖南开放大学", "广西开放大学", "陕西师范大学", "长沙社区大学"]

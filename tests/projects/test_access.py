@@ -4,13 +4,12 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts import roles
 from projects import access
 from projects.models import Project, ProjectGroupObjectPermission, ProjectUserObjectPermission
 from projects.services import perform, request_change
-from tests.factories import InstitutionFactory, MemberFactory, ProjectFactory, UserFactory
+from tests.factories import MemberFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

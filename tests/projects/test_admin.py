@@ -1,7 +1,5 @@
 """The admin, as the secretariat uses it: steps through ``perform``, never an editable state."""
 
-import datetime as dt
-
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model

@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from projects.models import Attachment, Member, Project, ProjectDocument
+from projects.models import Attachment, Project, ProjectDocument
 from projects.services import perform
 from tests.factories import (
     CallClassFactory,
@@ -26,11 +26,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def english(client):
+def _english(english):
     """Messages are asserted in English: the code's language and the pages' (the default is Chinese)."""
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.utils import timezone, translation
 
 from projects.models import TransitionLog
 from projects.services import TransitionRefused, perform
-from tests.factories import CallClassFactory, CallFactory, UserFactory
+from tests.factories import CallClassFactory, CallFactory
 
 pytestmark = pytest.mark.django_db
 
