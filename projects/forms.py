@@ -129,6 +129,7 @@ class ArgumentForm(forms.ModelForm):
         model = Project
         fields = [*ARGUMENT_FIELDS, "place_names"]
         widgets = {name: forms.Textarea(attrs={"rows": 8, "data-count": "argument"}) for name in ARGUMENT_FIELDS}
+        labels = {"place_names": _("Place names of the team (checked, never shown to experts)")}
 
     def clean(self):
         cleaned = super().clean()
@@ -188,6 +189,7 @@ class AttachmentForm(forms.Form):
     part = forms.ChoiceField(label=_("Part"), choices=AttachmentPart.choices)
     file = forms.FileField(
         label=_("File"),
+        required=False,
         help_text=_("PDF, Word (.docx), PNG or JPEG; at most %(mb)d MB.") % {"mb": settings.UPLOAD_MAX_BYTES // 2**20},
     )
 
