@@ -24,12 +24,6 @@ def transition_happened(log_id):
 
 
 @shared_task
-def notify_transition(log_id):
-    """Tell the people concerned about one transition."""
-    notifications.notify_transition(log_id)
-
-
-@shared_task
 def build_documents(project_id):
     """Build and store the 申请书 and the 活页 of a submitted application (replacing older builds)."""
     from .documents import anonymous_form, application_form
