@@ -12,6 +12,8 @@ years.
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from projects.models import Grade
+
 
 class ArchiveState(models.TextChoices):
     ONGOING = "ongoing", _("Ongoing")  # 在研
@@ -20,11 +22,8 @@ class ArchiveState(models.TextChoices):
     REVOKED = "revoked", _("Revoked")  # 已撤项
 
 
-class RecordGrade(models.TextChoices):
-    EXCELLENT = "excellent", _("Excellent")  # 优秀
-    GOOD = "good", _("Good")  # 良好
-    PASS = "pass", _("Pass")  # 合格
-    FAIL = "fail", _("Fail")  # 不合格
+# The archive records the workflow's own completion grades (优秀 / 良好 / 合格 / 不合格).
+RecordGrade = Grade
 
 
 class RecordSource(models.TextChoices):

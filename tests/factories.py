@@ -7,20 +7,12 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.models import Institution, InstitutionType, TitleLevel, User
+from projects.demo import INSTITUTIONS
 from projects.models import Call, CallClass, GuideTopic, Member, Project
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["建国", "晓东", "丽华", "海燕", "志强", "文静", "国庆", "春梅", "明辉", "雪梅", "振宇", "红霞"]
-UNITS = [
-    ("华东师范大学", InstitutionType.UNIVERSITY, "上海"),
-    ("国家开放大学", InstitutionType.OPEN_UNIVERSITY, "北京"),
-    ("江苏开放大学", InstitutionType.OPEN_UNIVERSITY, "江苏"),
-    ("深圳职业技术大学", InstitutionType.VOCATIONAL, "广东"),
-    ("北京老年大学", InstitutionType.SENIOR, "北京"),
-    ("上海市学习型社会建设服务指导中心", InstitutionType.COMMUNITY, "上海"),
-    ("中国成人教育协会研究所", InstitutionType.RESEARCH, "北京"),
-    ("天津市职工大学", InstitutionType.ADULT, "天津"),
-]
+UNITS = INSTITUTIONS  # the demo's eight institutions: (name, type, province)
 UNIT_INFO = {name: (kind, province) for name, kind, province in UNITS}
 
 

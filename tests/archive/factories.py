@@ -93,3 +93,23 @@ def sample_records():
             )
         )
     return records
+
+
+def make_record(number, **fields):
+    """An imported Record with plain default values (not indexed), for the page and API tests."""
+    values = {
+        "title": f"社区教育研究{number}",
+        "class_code": "A",
+        "class_name": "学术性课题",
+        "year": 2023,
+        "pi_name": "王建国",
+        "unit_name": "华东师范大学",
+        "members": "李晓东、张丽华",
+        "field": "成人教育学",
+        "keywords": ["社区教育"],
+        "abstract": "本课题研究社区教育的治理机制。",
+        "state": "ongoing",
+        "source": "import",
+    }
+    values.update(fields)
+    return Record.objects.create(number=number, **values)

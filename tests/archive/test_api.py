@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from archive.models import Record
 from archive.openapi import openapi_document
 from archive.search import index_records
+from tests.archive.factories import make_record as make_imported_record
 from tests.factories import ProjectFactory
 
 LEAKS = ("SB202377777", "依据中的机密字串甲乙丙", "内容中的机密字串丁戊己", "基础中的机密字串庚辛壬",
@@ -99,24 +99,11 @@ def test_the_checker_catches_mismatches():
 
 
 def make_record(number, **fields):
-    values = {
-        "title": f"社区教育研究{number}",
-        "class_code": "A",
-        "class_name": "学术性课题",
-        "year": 2023,
-        "pi_name": "王建国",
-        "unit_name": "华东师范大学",
-        "members": "李晓东、张丽华",
-        "field": "成人教育学",
-        "keywords": ["社区教育"],
-        "abstract": "本课题研究社区教育的治理机制。",
-        "state": "ongoing",
-        "source": "import",
-    }
-    values.update(fields)
-    record = Record.objects.create(number=number, **values)
+    """An indexed Record: the API answers from the search index."""
+    record = make_imported_record(number, **fields)
     index_records([record])
     return record
+
 
 
 @pytest.fixture

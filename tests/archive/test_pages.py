@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from archive.models import Record
 from archive.search import index_records
+from tests.archive.factories import make_record
 from tests.factories import ProjectFactory
 
 LEAKS = {
@@ -27,24 +27,6 @@ LEAKS = {
     "email": "leaky-pi@example.org",
 }
 
-
-def make_record(number, **fields):
-    values = {
-        "title": f"社区教育研究{number}",
-        "class_code": "A",
-        "class_name": "学术性课题",
-        "year": 2023,
-        "pi_name": "王建国",
-        "unit_name": "华东师范大学",
-        "members": "李晓东、张丽华",
-        "field": "成人教育学",
-        "keywords": ["社区教育"],
-        "abstract": "本课题研究社区教育的治理机制。",
-        "state": "ongoing",
-        "source": "import",
-    }
-    values.update(fields)
-    return Record.objects.create(number=number, **values)
 
 
 def index(*records):
