@@ -139,6 +139,20 @@ KETI_RULES = {
     "KICKOFF_WITHIN_MONTHS": 3,
     "RECTIFICATION_MONTHS": 3,
     "APPRAISAL_MAX_FAILURES": 2,
+    # Expert review (reviews/).
+    "CONFLICT_SHARED_PROJECT_YEARS": 5,  # 回避: shared a project as PI or member in the last N years
+    "MAX_AVOID_REQUESTS": 3,  # experts an applicant may ask to exclude
+    "MIN_VALID_REVIEWS": 3,  # valid reviews a proposal needs to be ranked
+    "TRIM_FROM_REVIEWS": 5,  # drop the highest and lowest score from this many reviews on
+    "NORMALISE_MIN_REVIEWS": 5,  # z-scores only for experts with at least this many reviews in the round
+    "DISAGREEMENT_SPREAD": 20,  # flag a proposal whose weighted totals differ by this much or more
+    "SHORTLIST_FACTOR": 2,  # the shortlist (入围) holds about quota × this
+    "EXPERT_LOAD_LIMIT": 20,  # m: proposals per expert per round
+    "ANSWER_WITHIN_DAYS": 3,  # an invitation unanswered longer is flagged with a proposed replacement
+    "REMIND_INVITATION_AFTER_DAYS": 1,  # first reminder to answer an invitation
+    "REMIND_REVIEW_DAYS_BEFORE": [3, 1],  # reminders before the review deadline
+    "REMIND_OVERDUE_EVERY_DAYS": 2,  # reminders after the deadline
+    "AFFINITY_WEIGHTS": {"discipline": 0.4, "text": 0.6},
 }
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="CAEA")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("archive.urls")),
     path("", include("archive.urls_staff")),
+    path("", include("reviews.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -9,6 +9,7 @@ refused step raises ``TransitionRefused`` and changes nothing.
 """
 
 from functools import partial
+from importlib import import_module
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -192,7 +193,6 @@ def apply_change(change, *, by, now):
 
 
 def step_label(model, name):
-    """The user-facing name of a step (see ``workflow.STEP_LABELS``)."""
-    from .workflow import STEP_LABELS
-
-    return str(STEP_LABELS.get(name, name))
+    """The user-facing name of a step (see ``STEP_LABELS`` in the model's app's ``workflow``)."""
+    labels = import_module(f"{model._meta.app_label}.workflow").STEP_LABELS
+    return str(labels.get(name, name))

@@ -1,0 +1,108 @@
+"""Guards of the round and review machines, each returning a message when it fails."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from projects.guards import guard, reason_given  # noqa: F401  (reason_given is used by workflow)
+
+from .forms_schema import score_problems
+
+
+# ---- rounds -------------------------------------------------------------------------
+
+
+@guard
+def round_has_proposals(round_, ctx):
+    """A round without proposals has nothing to send."""
+    if not round_.projects.exists():
+        return _("The round has no proposals.")
+    return None
+
+
+@guard
+def no_undecided_conflicts(round_, ctx):
+    """Possible conflicts of the round's proposals must be confirmed or dismissed first."""
+    from .models import Conflict, ConflictStatus
+
+    count = Conflict.objects.filter(project__in=round_.projects.all(), status=ConflictStatus.POTENTIAL).count()
+    if count:
+        return ngettext(
+            "%(n)s possible conflict is still to be confirmed or dismissed.",
+            "%(n)s possible conflicts are still to be confirmed or dismissed.",
+            count,
+        ) % {"n": count}
+    return None
+
+
+@guard
+def every_proposal_covered(round_, ctx):
+    """Each proposal needs its k experts before the invitations go out."""
+    from django.db.models import Count, Q
+
+    from .models import AssignmentStatus
+
+    current = Q(assignments__round=round_, assignments__status__in=(AssignmentStatus.PROPOSED,
+                                                                     AssignmentStatus.INVITED,
+                                                                     AssignmentStatus.ACCEPTED))
+    short = (
+        round_.projects.annotate(n=Count("assignments", filter=current))
+        .filter(n__lt=round_.experts_per_proposal)
+        .count()
+    )
+    if short:
+        return ngettext(
+            "%(n)s proposal has fewer than %(k)s experts.",
+            "%(n)s proposals have fewer than %(k)s experts.",
+            short,
+        ) % {"n": short, "k": round_.experts_per_proposal}
+    return None
+
+
+@guard
+def deadline_ahead(round_, ctx):
+    if round_.deadline <= ctx.now:
+        return _("The deadline of the round has passed; set a later one.")
+    return None
+
+
+# ---- reviews ------------------------------------------------------------------------
+
+
+@guard
+def round_is_open(review, ctx):
+    """Reviews are taken (and reopened) only while the round is open."""
+    if review.assignment.round.state != "open":
+        return _("The review round is closed.")
+    return None
+
+
+@guard
+def declaration_signed(review, ctx):
+    """The confidentiality and no-conflict declaration comes before any review."""
+    assignment = review.assignment
+    if not assignment.expert.signatures.filter(round_id=assignment.round_id).exists():
+        return _("Please sign the confidentiality and no-conflict declaration first.")
+    return None
+
+
+@guard
+def scores_complete(review, ctx):
+    """Every criterion scored, on the form's scale."""
+    problems = score_problems(review.assignment.round.form, review.scores)
+    return " ".join(problems) or None
+
+
+@guard
+def recommendation_chosen(review, ctx):
+    codes = {option["code"] for option in review.assignment.round.form["recommendations"]}
+    if review.recommendation not in codes:
+        return _("Please choose a recommendation.")
+    return None
+
+
+@guard
+def comments_to_applicant_written(review, ctx):
+    """The applicant is owed a reason: the comments to the applicant may not be empty."""
+    if not (review.comments_to_applicant or "").strip():
+        return _("Please write your comments to the applicant.")
+    return None
