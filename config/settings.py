@@ -156,6 +156,8 @@ KETI_RULES = {
 }
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="CAEA")
+# Absolute address of the site, for links in e-mails sent by workers (no request at hand).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
@@ -174,3 +176,19 @@ LOGGING = {
 SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="whoosh")
 CELERY_TASK_ROUTES = {"archive.tasks.*": {"queue": "archive-index"}}
 # ---- end of archive search ----------------------------------------------------------------
+
+# ---- review reminders (reviews/tasks_reminders.py) -------------------------------------
+# Run by `celery -A config beat`; times are CELERY_TIMEZONE (Asia/Shanghai).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "send-review-reminders": {
+        "task": "reviews.tasks_reminders.send_review_reminders",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "flag-unanswered-invitations": {
+        "task": "reviews.tasks_reminders.flag_unanswered_invitations",
+        "schedule": crontab(hour=9, minute=30),
+    },
+}
+# ---- end of review reminders ------------------------------------------------------------

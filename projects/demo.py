@@ -31,7 +31,7 @@ from accounts.models import Institution, InstitutionType, User
 
 from .models import BudgetLine, Call, CallClass, GuideTopic, Member, Project
 from .services import TransitionRefused, perform, request_change
-from .signals import demo_loading
+from .signals import demo_loaded, demo_loading
 from .workflow import ProjectState
 
 DEMO_PASSWORD = "keti-demo-2023"
@@ -545,6 +545,7 @@ def load_demo():
             plan_call(spec, cast, timeline, created)
         timeline.run()
         ensure_open_call(cast, created)
+        demo_loaded.send(sender=None, created=created)
     return created
 
 

@@ -36,8 +36,8 @@ class Criterion:
     points: str  # 评价要点
 
 
-# The default review form of DESIGN.md (NSSF's): until the review app defines a form per
-# class, the 活页's score sheet uses this one.
+# The default review form of DESIGN.md (NSSF's): the 活页's score sheet uses it when no
+# review round's form is given (the PI's own download).
 DEFAULT_CRITERIA = (
     Criterion("选题", 3, "选题的理论意义和实践价值，与课题指南的契合程度，问题是否明确"),
     Criterion("论证", 5, "研究内容、思路方法的科学性与可行性，创新之处，预期成果的价值"),
@@ -198,18 +198,22 @@ def _pledge(doc, project):
 # ---- 活页 -------------------------------------------------------------------------------
 
 
-def anonymous_form(project):
+def anonymous_form(project, form=None):
     """The anonymous part (活页) an expert reviews: the score sheet, then the argument.
 
     Everything on it comes from ``blind_dossier(project)``; the project itself
     is not passed on, so this function cannot print what the dossier does not hold.
+    ``form`` is a review round's form (the JSON document of ``reviews.forms_schema``:
+    criteria with weights, a scale, recommendations) so that the expert's sheet
+    shows the round's own criteria; without it (the PI's own download, before any
+    round exists) the sheet shows DESIGN.md's default criteria.
     """
-    return _anonymous_document(blind_dossier(project))
+    return _anonymous_document(blind_dossier(project), form)
 
 
-def _anonymous_document(dossier):
+def _anonymous_document(dossier, form=None):
     doc = kit.new_document(title="活页（匿名）")
-    _score_sheet(doc, dossier)
+    _score_sheet(doc, dossier, form)
     doc.add_page_break()
     kit.title_block(doc, "活页（匿名）", subtitle=f"课题名称：{dossier.title}")
     kit.field_table(
@@ -228,9 +232,30 @@ def _anonymous_document(dossier):
     return kit.to_bytes(doc)
 
 
-def _score_sheet(doc, dossier, criteria=DEFAULT_CRITERIA):
+def sheet_of(form=None):
+    """(criteria, (low, high), recommendations) of a review form, or of the default sheet.
+
+    The form is read as plain data (``projects`` does not import the review app):
+    ``{"criteria": [{"name", "weight", "points"}], "scale": {"min", "max"},
+    "recommendations": [{"code", "label"}]}``.
+    """
+    if not form:
+        return DEFAULT_CRITERIA, SCORE_RANGE, RECOMMENDATIONS
+    criteria = tuple(
+        Criterion(str(c.get("name", "")), int(c.get("weight", 1)), str(c.get("points", "")))
+        for c in form.get("criteria", ())
+    )
+    scale = form.get("scale") or {}
+    score_range = (scale.get("min", SCORE_RANGE[0]), scale.get("max", SCORE_RANGE[1]))
+    recommendations = tuple(
+        (str(o.get("code", "")), str(o.get("label", ""))) for o in form.get("recommendations", ())
+    ) or RECOMMENDATIONS
+    return criteria or DEFAULT_CRITERIA, score_range, recommendations
+
+
+def _score_sheet(doc, dossier, form=None):
     """评审意见表: the weighted criteria, the total, the recommendation and room for remarks."""
-    low, high = SCORE_RANGE
+    criteria, (low, high), recommendations = sheet_of(form)
     total_low = sum(c.weight for c in criteria) * low
     total_high = sum(c.weight for c in criteria) * high
     kit.title_block(doc, "评审意见表", subtitle=dossier.call_title)
@@ -256,7 +281,7 @@ def _score_sheet(doc, dossier, criteria=DEFAULT_CRITERIA):
         f"说明：各项指标按 {low}–{high} 分评分，加权得分 = 得分 × 权重，加权总分为各项加权得分之和"
         f"（{total_low}–{total_high} 分）。",
     )
-    choices = "　　".join(f"□ {code} {label}" for code, label in RECOMMENDATIONS)
+    choices = "　　".join(f"□ {code} {label}" for code, label in recommendations)
     kit.field_table(
         doc,
         [

@@ -16,3 +16,7 @@ number_is_reserved = Signal()  # kwargs: number
 # Sent by ``load_demo`` before it builds the calls, so that other apps add their demo data
 # (the archive imports its sample of earlier years). kwargs: created (a Counter to add to).
 demo_loading = Signal()
+
+# Sent by ``load_demo`` after the calls and their projects are in place, so that other apps
+# add what follows from them (the review rounds of the demo calls). kwargs: created.
+demo_loaded = Signal()

@@ -64,6 +64,7 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Assignment
+        skip_postgeneration_save = True
 
     round = factory.SubFactory(ReviewRoundFactory, state="open")
     project = factory.LazyAttribute(
