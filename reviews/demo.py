@@ -9,14 +9,20 @@ class and stage; an existing round is left alone.
 """
 
 from datetime import timedelta
+from hashlib import sha256
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from projects.demo import at
-from projects.models import Call, TransitionLog
+from projects.demo import CALLS, at
+from projects.models import Call, Project
+from projects.services import TransitionRefused
+from projects.workflow import ProjectState
 
-from .models import ExpertProfile, ReviewRound, Stage
+from . import rounds, services
+from .conflicts import decide_conflict
+from .models import AssignmentStatus, AvoidRequest, Conflict, ConflictStatus, ExpertProfile, ReviewRound, Stage
 
 # username -> (disciplines, research keywords, publications and projects)
 PROFILES = {
@@ -47,6 +53,12 @@ PROFILES = {
 }
 
 
+def load_review_demo(sender=None, created=None, **kwargs):
+    """Receiver of ``projects.signals.demo_loaded``: the pool, then the 2023 rounds."""
+    ensure_profiles(created)
+    ensure_rounds(created)
+
+
 def ensure_profiles(created):
     """An expert profile for every demo expert (kept as it is when it exists)."""
     profiles = []
@@ -62,3 +74,156 @@ def ensure_profiles(created):
         created["expert profiles"] += made
         profiles.append(profile)
     return profiles
+
+
+# ---- the 2023 rounds ----------------------------------------------------------------------
+
+DEMO_YEAR = 2023
+OPENED = at(2023, 7, 3, 9, 0)
+ASSIGNED = at(2023, 7, 1, 15, 0)
+A_DEADLINE = at(2023, 8, 25, 17, 0)
+A_CLOSED = at(2023, 8, 26, 10, 0)
+
+# Comments by quality band (high, middle, low): to the applicant, then to the committee.
+COMMENTS = {
+    "high": ("选题紧扣指南，问题意识明确；论证逻辑严密，研究设计科学可行，前期基础扎实。建议进一步细化调研样本的选取依据。",
+             "整体质量较高，建议立项。"),
+    "middle": ("选题有一定价值，但研究内容较为宽泛，重点不够突出；研究方法的可操作性有待加强，建议聚焦核心问题。",
+               "可作为备选，视名额情况确定。"),
+    "low": ("选题意义阐述不足，与已有研究的区别不明显；研究思路与方法描述较为笼统，预期成果与研究内容衔接不够。",
+            "论证不充分，不建议立项。"),
+}
+# Where each outcome's reviews land: proposals later approved were reviewed well.
+BANDS = {
+    ProjectState.NOT_APPROVED: "low",
+    ProjectState.REVIEWED: "middle",
+    ProjectState.IN_REVIEW: "middle",
+}
+DECLINE_REASON = "本人近期赴境外访学，无法按期完成评审，特此说明。"
+AVOID_REASON = "该专家与课题负责人曾有学术观点分歧，申请回避。"
+
+
+def _noise(*parts):
+    """A stable pseudo-random number in [0, 1) from the parts (the demo must be the same every time)."""
+    return int(sha256("|".join(map(str, parts)).encode()).hexdigest()[:8], 16) / 0x100000000
+
+
+def _review_data(round_, assignment):
+    """Scores, recommendation and comments of one demo review, in the proposal's quality band."""
+    band = BANDS.get(assignment.project.state, "high")
+    base = {"high": 8, "middle": 7, "low": 5}[band]
+    scores = {
+        criterion["key"]: min(10, max(3, base + round(3 * _noise(assignment.project.title, assignment.expert_id, criterion["key"]) - 1)))
+        for criterion in round_.form["criteria"]
+    }
+    recommendation = "A" if band == "high" or (band == "middle" and _noise(assignment.pk, "rec") > 0.5) else "B"
+    to_applicant, to_committee = COMMENTS[band]
+    return {"scores": scores, "recommendation": recommendation,
+            "comments_to_applicant": to_applicant, "comments_to_committee": to_committee}
+
+
+def ensure_rounds(created):
+    """The 2023 call's application rounds: A closed with every review in, B still open with work to do."""
+    spec = next(spec for spec in CALLS if spec.year == DEMO_YEAR)
+    call = Call.objects.filter(year=spec.year, title=spec.title).first()
+    if call is None:
+        return
+    secretary = User.objects.get(username="secretary")
+    now = timezone.now()
+    for call_class in call.classes.order_by("code"):
+        if ReviewRound.objects.filter(call_class=call_class, stage=Stage.APPLICATION).exists():
+            continue
+        reviewed = list(
+            Project.objects.filter(call_class=call_class, log__transition="start_review").distinct().order_by("pk")
+        )
+        if not reviewed:
+            continue
+        still_open = any(p.state == ProjectState.IN_REVIEW for p in reviewed)
+        deadline = now + timedelta(days=14) if still_open else A_DEADLINE
+        round_ = rounds.create_round(call_class, stage=Stage.APPLICATION, by=secretary, deadline=deadline)
+        round_.projects.set(reviewed)
+        created["review rounds"] += 1
+        _avoid_request(round_, reviewed, secretary)
+        _settle_conflicts(round_, secretary)
+        rounds.run_assignment(round_, by=secretary, now=ASSIGNED)
+        if still_open:
+            _give_expert1_work(round_, secretary)
+        rounds.open_round(round_, by=secretary, now=OPENED)
+        _review(round_, still_open, now, created)
+        if not still_open:
+            rounds.close_round(round_, by=secretary, now=A_CLOSED)
+
+
+def _avoid_request(round_, projects, secretary):
+    """The first proposal's PI asked, when applying, to exclude one expert; the secretariat agreed."""
+    project = projects[0]
+    expert = ExpertProfile.objects.exclude(institution_id=project.institution_id).order_by("pk").last()
+    AvoidRequest.objects.get_or_create(
+        project=project, name=expert.user.real_name,
+        defaults={"unit": expert.unit_label, "reason": AVOID_REASON},
+    )
+
+
+def _settle_conflicts(round_, secretary):
+    """Check the round's conflicts and decide the possible ones, as the secretariat does before inviting."""
+    rounds.refresh_conflicts(projects=list(round_.projects.values_list("pk", flat=True)), now=ASSIGNED)
+    for conflict in Conflict.objects.filter(project__in=round_.projects.all(), status=ConflictStatus.POTENTIAL):
+        confirm = conflict.reason == "named"
+        reason = "申请人所述情况属实，同意回避。" if confirm else "经核实，二者并非同一单位，不构成回避。"
+        decide_conflict(conflict, by=secretary, confirm=confirm, reason=reason, now=ASSIGNED)
+
+
+def _give_expert1_work(round_, secretary):
+    """Make sure ``expert1``, the account a newcomer tries first, has a proposal still in review.
+
+    The secretariat swaps expert1 in by hand for one of the assigned experts, on the
+    first proposal where the rules allow it (a refused swap is rolled back whole).
+    """
+    expert1 = ExpertProfile.objects.get(user__username="expert1")
+    pending = round_.projects.filter(state=ProjectState.IN_REVIEW).order_by("pk")
+    current = round_.assignments.filter(status=AssignmentStatus.PROPOSED)
+    if current.filter(expert=expert1, project__in=pending).exists():
+        return
+    for project in pending:
+        for swap in current.filter(project=project).order_by("-affinity"):
+            try:
+                with transaction.atomic():
+                    rounds.remove_assignment(swap, by=secretary, now=ASSIGNED)
+                    rounds.add_by_hand(round_, project, expert1, by=secretary, now=ASSIGNED)
+                return
+            except TransitionRefused:
+                continue
+
+
+def _review(round_, still_open, now, created):
+    """Declarations, acceptances and reviews: all in for finished proposals; a mix for those still in review."""
+    assignments = list(
+        round_.assignments.filter(status=AssignmentStatus.INVITED).select_related("project", "expert__user").order_by("pk")
+    )
+    declined = False
+    for index, assignment in enumerate(assignments):
+        expert = assignment.expert
+        in_review = assignment.project.state == ProjectState.IN_REVIEW
+        if not in_review:
+            moment = OPENED + timedelta(days=3 + int(30 * _noise(assignment.pk, "day")), hours=index % 7)
+            services.sign_declaration(expert, round_, now=moment - timedelta(minutes=30))
+            services.submit_review(assignment, _review_data(round_, assignment), by=expert.user, now=moment)
+            created["reviews"] += 1
+            continue
+        recent = now - timedelta(days=4, hours=index)
+        if expert.user.username == "expert1":
+            services.sign_declaration(expert, round_, now=recent)
+            data = _review_data(round_, assignment)
+            data["scores"].pop(round_.form["criteria"][-1]["key"])
+            data["comments_to_committee"] = ""
+            services.save_review(assignment, data, by=expert.user, now=recent)
+        elif not declined:
+            services.decline(assignment, by=expert.user, reason=DECLINE_REASON, now=recent)
+            declined = True
+        elif index % 2:
+            services.sign_declaration(expert, round_, now=recent)
+            services.submit_review(assignment, _review_data(round_, assignment), by=expert.user, now=recent)
+            created["reviews"] += 1
+        else:
+            services.sign_declaration(expert, round_, now=recent)
+            services.accept(assignment, by=expert.user, now=recent)

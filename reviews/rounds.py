@@ -17,9 +17,10 @@ import dataclasses
 from functools import partial
 
 import numpy as np
+from django.conf import settings as conf
 from django.db import transaction
 from django.db.models import Count, Max, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from projects.access import is_secretariat
@@ -131,8 +132,10 @@ def create_round(call_class, *, stage, by, deadline, name=None, **settings):
         raise TransitionRefused(problems)
     settings.setdefault("answer_within_days", rule("ANSWER_WITHIN_DAYS", call_class))
     if not name:
-        name = _("%(year)s class %(code)s: %(stage)s") % {
-            "year": call_class.call.year, "code": call_class.code, "stage": Stage(stage).label}
+        # Stored data: named in the association's language, whoever's interface created it.
+        with translation.override(conf.LANGUAGE_CODE):
+            name = _("%(year)s class %(code)s: %(stage)s") % {
+                "year": call_class.call.year, "code": call_class.code, "stage": Stage(stage).label}
     with transaction.atomic():
         round_ = ReviewRound.objects.create(
             call_class=call_class, stage=stage, name=name, form=form, experts_per_proposal=k, load_limit=m,

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Q, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -59,7 +59,19 @@ def dashboard(request):
         context["formal_check_queue"] = Project.objects.with_people().filter(state=ProjectState.ENDORSED)
     context["is_committee"] = roles.has_role(user, roles.COMMITTEE)
     context["is_expert"] = roles.has_role(user, roles.EXPERT)
+    if context["is_expert"]:
+        context["expert_counts"] = expert_counts(user)
     return render(request, "projects/dashboard.html", context)
+
+
+def expert_counts(user):
+    """Open review work of an expert, for the dashboard's summary (the review app owns the details)."""
+    from reviews.access import assignments_of
+    from reviews.models import AssignmentStatus
+
+    return assignments_of(user).filter(round__state="open").exclude(review__state="submitted").aggregate(
+        open=Count("pk"), invitations=Count("pk", filter=Q(status=AssignmentStatus.INVITED))
+    )
 
 
 def described(entries):

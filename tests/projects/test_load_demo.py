@@ -24,6 +24,7 @@ from projects.models import (
     TransitionLog,
 )
 from projects.workflow import ProjectState
+from reviews.models import Assignment, AssignmentRun, Conflict, DeclarationSignature, ExpertProfile, Review, ReviewRound
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,8 @@ COUNTED = [
     UserObjectPermission,
     GroupObjectPermission,
 ]
+# The review app's demo data.
+COUNTED += [ExpertProfile, ReviewRound, AssignmentRun, Assignment, Review, DeclarationSignature, Conflict]
 
 
 def load_demo():
