@@ -1,12 +1,15 @@
-"""The pictures of the three machines, drawn from the code (Mermaid, rendered by GitHub and GitLab)."""
+"""The pictures of the machines, drawn from the code (Mermaid, rendered by GitHub and GitLab)."""
 
-from .models import Call, ChangeRequest, Project
+from django.apps import apps
+
 from .services import transitions_of
 
 MACHINES = [
-    ("Project (课题)", Project),
-    ("Call (课题指南)", Call),
-    ("Change request (变更申请)", ChangeRequest),
+    ("Project (课题)", "projects.Project"),
+    ("Call (课题指南)", "projects.Call"),
+    ("Change request (变更申请)", "projects.ChangeRequest"),
+    ("Review round (评审轮次)", "reviews.ReviewRound"),
+    ("Review (评审意见)", "reviews.Review"),
 ]
 
 
@@ -49,9 +52,10 @@ def document():
         "",
         "Generated from the code by `python manage.py export_workflow_diagram` (`make diagram`);",
         "a test fails when this file and the code disagree. The transitions live in",
-        "`projects/workflow.py`, their guards in `projects/guards.py`, who may take them in",
-        "`projects/access.py`.",
+        "`projects/workflow.py` and `reviews/workflow.py`, their guards in each app's `guards.py`,",
+        "who may take them in each app's `access.py`.",
     ]
-    for title, model in MACHINES:
+    for title, label in MACHINES:
+        model = apps.get_model(label)
         parts += ["", f"## {title}", "", "```mermaid", mermaid(model), "```", "", rule_table(model)]
     return "\n".join(parts) + "\n"
