@@ -2,7 +2,8 @@
 
 Experts reach a proposal only through an assignment that is theirs and still
 open to them (invited or accepted, in an open or closed round); a removed or
-declined assignment, another expert's token or a project id lead nowhere (404).
+declined assignment, a pair found in conflict (回避), another expert's token or a
+project id lead nowhere (404).
 The committee sees rankings and reviews under aliases; the secretariat runs it all.
 """
 
@@ -40,11 +41,16 @@ def is_reviewer(review, user):
 
 def assignments_of(user):
     """The assignments ``user`` may open as an expert (a queryset; empty for others)."""
-    from .models import Assignment
+    from django.db.models import Exists, OuterRef
+
+    from .models import BLOCKING_STATUSES, Assignment, Conflict
 
     if not is_expert(user):
         return Assignment.objects.none()
-    return Assignment.objects.open_to_expert().filter(expert__user=user)
+    # Defence in depth: a pair found in conflict is closed even before it is removed.
+    blocked = Conflict.objects.filter(project_id=OuterRef("project_id"), expert_id=OuterRef("expert_id"),
+                                      status__in=BLOCKING_STATUSES)
+    return Assignment.objects.open_to_expert().filter(expert__user=user).exclude(Exists(blocked))
 
 
 def assignment_or_404(user, token):

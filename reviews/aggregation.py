@@ -114,6 +114,7 @@ class ReviewResult:
     comments_to_committee: str = ""
     z: float | None = None
     criteria_scores: tuple = ()  # (criterion name, score) in the form's order
+    review_id: int | None = None  # for the secretariat's "reopen" button; names nobody
 
     @property
     def alias(self):
@@ -327,9 +328,12 @@ def shortlist_size(quota, factor):
 
 
 def counted_reviews(rounds):
-    """The reviews that count in ``rounds``: submitted, of an assignment not removed."""
+    """The reviews that count in ``rounds``: submitted, with a total, of an assignment not removed.
+
+    A submitted review without a total (a damaged row) is left out rather than counted as 0.
+    """
     return (
-        Review.objects.filter(assignment__round__in=rounds, state=ReviewState.SUBMITTED)
+        Review.objects.filter(assignment__round__in=rounds, state=ReviewState.SUBMITTED, total__isnull=False)
         .exclude(assignment__status=AssignmentStatus.REMOVED)
         .select_related("assignment")
         .only(
@@ -365,6 +369,7 @@ def _review_result(review, form, z):
         comments_to_committee=review.comments_to_committee,
         z=z,
         criteria_scores=criteria,
+        review_id=review.pk,
     )
 
 

@@ -487,7 +487,13 @@ def _scope(projects, experts):
     else:
         project_qs = Project.objects.filter(pk__in=[getattr(p, "pk", p) for p in projects])
     if experts is None:
-        expert_qs = ExpertProfile.objects.active()
+        # Every active expert, and an inactive one still holding a current assignment
+        # (he keeps it until removed, so a conflict found now must still reach it).
+        from .models import OPEN_TO_EXPERT, AssignmentStatus
+
+        holding = Q(assignments__status__in=(AssignmentStatus.PROPOSED, *OPEN_TO_EXPERT))
+        expert_qs = ExpertProfile.objects.filter(
+            Q(active=True, user__is_active=True) | Q(pk__in=ExpertProfile.objects.filter(holding).values("pk")))
     else:
         expert_qs = ExpertProfile.objects.filter(pk__in=[getattr(e, "pk", e) for e in experts])
     return project_qs, expert_qs
@@ -506,7 +512,7 @@ def _new_row(finding):
                     decision_reason=reason)
 
 
-def refresh_conflicts(*, projects=None, experts=None, now=None):
+def refresh_conflicts(*, projects=None, experts=None, now=None, remove_assignments=True):
     """Run every rule for ``projects`` × ``experts`` and bring the ``Conflict`` table in step.
 
     ``None`` means every current proposal (submitted to in review, mid-term check,
@@ -515,9 +521,15 @@ def refresh_conflicts(*, projects=None, experts=None, now=None):
     that has become certain is made certain; decided rows (confirmed, dismissed) are
     kept as they are. Returns the counts ``{"certain", "potential", "created",
     "removed"}`` of the pairs in question. All in one transaction; it sends no signal.
+
+    Then, in the same transaction, every current assignment (draft or open round) of
+    a pair now blocked is removed and replaced (``rounds.remove_conflicted``), unless
+    ``remove_assignments`` is False (undoing a run: its current pairs go anyway). A
+    refresh run by that replacement does not remove again (no recursion).
     """
     now = now or timezone.now()
     project_qs, expert_qs = _scope(projects, experts)
+    outer = not refreshing()
     _state.refreshing = True
     try:
         with transaction.atomic():
@@ -525,9 +537,27 @@ def refresh_conflicts(*, projects=None, experts=None, now=None):
             found = find_conflicts(ctx)
             counts = _sync(found, project_qs, expert_qs)
             _remember_matches(ctx)
+            if remove_assignments and not removing():
+                _remove_conflicted(project_qs, expert_qs, now)
     finally:
-        _state.refreshing = False
+        if outer:
+            _state.refreshing = False
     return counts
+
+
+def removing():
+    """True while conflicted assignments are being removed and replaced in this thread."""
+    return getattr(_state, "removing", False)
+
+
+def _remove_conflicted(project_qs=None, expert_qs=None, now=None):
+    from .rounds import remove_conflicted
+
+    _state.removing = True
+    try:
+        return remove_conflicted(project_qs, expert_qs, now=now)
+    finally:
+        _state.removing = False
 
 
 def _sync(found, project_qs, expert_qs):
@@ -678,6 +708,9 @@ def decide_conflict(conflict, *, by, confirm, reason, now=None):
         row.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
         if row.reason == ConflictReason.NAMED_BY_APPLICANT:
             _follow_on_request(row)
+        if confirm and not removing():
+            _remove_conflicted(Project.objects.filter(pk=row.project_id),
+                               ExpertProfile.objects.filter(pk=row.expert_id), now)
     conflict.refresh_from_db()
     return conflict
 

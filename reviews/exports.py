@@ -31,7 +31,8 @@ def header(ranking):
     for number in ranking.alias_numbers:
         alias = f"专家{number}"
         columns += [(f"{alias} {c['name']}", 8) for c in ranking.criteria]
-        columns += [(f"{alias} {_('total')}", 9), (f"{alias} {_('recommendation')}", 12)]
+        total, recommendation = _("total"), _("recommendation")
+        columns += [(f"{alias} {total}", 9), (f"{alias} {recommendation}", 12)]
     columns += [(_("Valid reviews"), 8), (_("Mean"), 9), (_("Trimmed mean"), 10), (_("Normalised"), 10),
                 (_("Percentile"), 10)]
     columns += [(f"{o['code']} {o.get('label', '')}".strip(), 10) for o in ranking.options]

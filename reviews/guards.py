@@ -35,6 +35,31 @@ def no_undecided_conflicts(round_, ctx):
 
 
 @guard
+def no_conflicted_assignment(round_, ctx):
+    """No current pair may be in a blocking conflict, nor two experts of one unit share a proposal."""
+    from .rounds import conflict_texts, conflicted_assignments, proposal_label, unit_key
+
+    current = round_.assignments.filter(status__in=("proposed", "invited", "accepted")).select_related(
+        "project", "expert__user", "expert__institution").order_by("project_id", "pk")
+    conflicted = list(conflicted_assignments().filter(round=round_).select_related(
+        "project", "expert__user").order_by("project_id", "pk"))
+    texts = conflict_texts({(a.project_id, a.expert_id) for a in conflicted})
+    problems = [_("%(expert)s may not review %(proposal)s: %(reasons)s.") % {
+        "expert": a.expert, "proposal": proposal_label(a.project),
+        "reasons": texts.get((a.project_id, a.expert_id), "—")} for a in conflicted]
+    seen = {}
+    for a in current:
+        unit = unit_key(a.expert)
+        if unit is None:
+            continue
+        other = seen.setdefault((a.project_id, unit), a)
+        if other.pk != a.pk:
+            problems.append(_("%(proposal)s has two experts of the same unit: %(one)s and %(other)s.") % {
+                "proposal": proposal_label(a.project), "one": other.expert, "other": a.expert})
+    return " ".join(problems) or None
+
+
+@guard
 def every_proposal_covered(round_, ctx):
     """Each proposal needs its k experts before the invitations go out."""
     from django.db.models import Count, Q

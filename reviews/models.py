@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField
 
 from projects.models import ProtectedStateModel
@@ -23,7 +24,7 @@ from .workflow import ReviewState, ReviewWorkflow, RoundState, RoundWorkflow
 class Stage(models.TextChoices):
     APPLICATION = "application", _("Application review")  # 立项评审
     MIDTERM = "midterm", _("Mid-term review")  # 中期检查
-    COMPLETION = "completion", _("Completion appraisal")  # 结题鉴定
+    COMPLETION = "completion", pgettext_lazy("review stage", "Completion appraisal")  # 结题鉴定
 
 
 class ExpertProfileQuerySet(models.QuerySet):

@@ -24,8 +24,11 @@ time twice.
 """
 
 import datetime as dt
+import logging
+import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from statistics import mean
 from zoneinfo import ZoneInfo
 
@@ -47,6 +50,8 @@ from projects.services import TransitionRefused
 from . import notifications
 from .models import Assignment, AssignmentStatus, Reminder, ReminderKind, ReviewRound
 from .workflow import ReviewState, RoundState
+
+logger = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -234,7 +239,8 @@ class _NotSent(Exception):
 
 
 def send_one(expert, items, now):
-    """Record and send one expert's reminder of today; False when another run already did."""
+    """Record and send one expert's reminder of today; False when another run already did,
+    or when the mail server refused it (logged; the row is undone, so the next run retries)."""
     kind = max((item.kind for item in items), key=URGENCY.__getitem__)
     try:
         with transaction.atomic():
@@ -243,6 +249,9 @@ def send_one(expert, items, now):
             if not notifications.tell(expert.user, reminder_mail(expert, kind, items)):
                 raise _NotSent
     except (IntegrityError, _NotSent):
+        return False
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Reminder to expert %s could not be sent", expert.pk)
         return False
     return True
 
@@ -278,10 +287,11 @@ def answer_limit(assignment):
 def unanswered_invitations(round_, now=None, assignments=None):
     """[Unanswered] of ``round_``: invitations older than the days to answer, oldest first.
 
-    Each carries ``reviews.rounds.best_replacement`` (no writes; never a
-    conflicted expert). ``assignments`` lets a page pass rows it already loaded.
+    Each carries its best replacement (no writes; never a conflicted expert), all
+    computed in one batch per round by ``reviews.rounds.best_replacements``.
+    ``assignments`` lets a page pass rows it already loaded.
     """
-    from .rounds import best_replacement
+    from .rounds import best_replacements
 
     now = now or timezone.now()
     if assignments is None:
@@ -292,7 +302,8 @@ def unanswered_invitations(round_, now=None, assignments=None):
         )
     late = [a for a in assignments if a.status == AssignmentStatus.INVITED and a.invited_at
             and answer_limit(a) <= now]
-    return [Unanswered(a, answer_limit(a), best_replacement(a)) for a in late]
+    replacements = best_replacements(late)
+    return [Unanswered(a, answer_limit(a), replacements[a.pk]) for a in late]
 
 
 def secretariat_users():
@@ -304,7 +315,8 @@ def secretariat_users():
 
 
 def newly_unanswered(now):
-    """[Unanswered] of every open round that crossed the limit in the last 24 hours."""
+    """[Unanswered] of every open round that crossed the limit in the last 24 hours
+    (the replacements in one batch per round)."""
     found = []
     rounds = ReviewRound.objects.filter(state=RoundState.OPEN).select_related("call_class").order_by("pk")
     for round_ in rounds:
@@ -456,7 +468,8 @@ def extend_deadline(assignment, new_deadline, *, by, now=None):
             raise TransitionRefused(messages)
         record.deadline = new_deadline
         record.save(update_fields=["deadline"])
-    notifications.tell(record.expert.user, extension_mail(record))
+        # After the commit: no mail for a change rolled back by an outer transaction.
+        transaction.on_commit(partial(notifications.tell, record.expert.user, extension_mail(record)))
     assignment.deadline = new_deadline
     return record
 
@@ -476,7 +489,7 @@ class LateReport:
 def late_report(round_, now=None):
     """Who is late in ``round_`` (each assignment in one list only), with their last reminder.
 
-    One query for the assignments; ``best_replacement`` for each unanswered one.
+    One query for the assignments; the replacements of the unanswered ones in one batch.
     """
     now = now or timezone.now()
     rows = list(

@@ -489,6 +489,10 @@ def undo_run(run, *, by, now=None):
     """Undo the latest run of a draft round: its pairs go, the pairs before it come back exactly."""
     now = now or timezone.now()
     _require_secretariat(by)
+    # The pairs about to come back are checked against today's conflicts; the current
+    # pairs go anyway, so the refresh leaves them alone.
+    refresh_conflicts(projects=list(ReviewRound.objects.get(pk=run.round_id).projects.values_list("pk", flat=True)),
+                      now=now, remove_assignments=False)
     with transaction.atomic():
         round_ = ReviewRound.objects.select_for_update().get(pk=run.round_id)
         run = AssignmentRun.objects.select_for_update().get(pk=run.pk)
@@ -502,12 +506,82 @@ def undo_run(run, *, by, now=None):
             problems.append(_("Run %(n)s changed nothing; there is nothing to undo.") % {"n": run.number})
         elif latest is None or latest.pk != run.pk:
             problems.append(_("Only the latest run can be undone."))
+        elif _changed_since(round_, run):
+            problems.append(_("The assignments of the round were changed by hand after run %(n)s (pairs added, "
+                              "removed or replaced); undoing it would lose those changes. Run the assigner "
+                              "again instead.") % {"n": run.number})
+        if problems:
+            raise TransitionRefused(problems)
+        problems = restore_problems(round_, run)
         if problems:
             raise TransitionRefused(problems)
         _restore(round_, run)
         run.undone_at, run.undone_by = now, by
         run.save(update_fields=["undone_at", "undone_by"])
     return run
+
+
+def _changed_since(round_, run):
+    """Whether a pair of the round was added, removed or replaced after ``run`` other than by it.
+
+    Added: any assignment created after the run that the run did not make (by hand,
+    a replacement). Removed or declined: a pair the run made or kept that is gone now.
+    """
+    before_ids = [row["id"] for row in run.before]
+    later = round_.assignments.filter(created_at__gt=run.created_at).exclude(run=run)
+    gone = round_.assignments.filter(status__in=GONE).filter(Q(run=run) | Q(pk__in=before_ids))
+    return later.exists() or gone.exists()
+
+
+def restore_problems(round_, run):
+    """Why the pairs before ``run`` may not come back: a pair now in conflict, two experts of one unit.
+
+    The conflicts must be fresh (``undo_run`` refreshes them first).
+    """
+    from .conflicts import blocking_pairs
+
+    pairs = {(row["project"], row["expert"]) for row in run.before}
+    if not pairs:
+        return []
+    project_ids, expert_ids = {p for p, _e in pairs}, {e for _p, e in pairs}
+    blocked = pairs & blocking_pairs(project_ids=project_ids, expert_ids=expert_ids)
+    experts = {e.pk: e for e in ExpertProfile.objects.filter(pk__in=expert_ids).select_related("user", "institution")}
+    by_unit = {}
+    for project_id, expert_id in sorted(pairs):
+        unit = unit_key(experts[expert_id]) if expert_id in experts else None
+        if unit is not None:
+            by_unit.setdefault((project_id, unit), []).append(expert_id)
+    colleagues = {key: ids for key, ids in by_unit.items() if len(ids) > 1}
+    if not blocked and not colleagues:
+        return []
+    projects = {p.pk: p for p in Project.objects.filter(pk__in=project_ids).only("pk", "title", "receipt_number",
+                                                                                 "number")}
+    messages = [_("%(expert)s may not review %(proposal)s again: %(reasons)s.") % {
+        "expert": experts[expert_id], "proposal": proposal_label(projects[project_id]), "reasons": reasons}
+        for (project_id, expert_id), reasons in sorted(conflict_texts(blocked).items())]
+    for (project_id, _unit), ids in sorted(colleagues.items()):
+        messages.append(_("%(proposal)s would get %(experts)s, experts of the same unit.") % {
+            "proposal": proposal_label(projects[project_id]),
+            "experts": ", ".join(str(experts[e]) for e in ids)})
+    return [_("Run %(n)s cannot be undone: the pairs before it break the rules now.") % {"n": run.number},
+            *messages]
+
+
+def conflict_texts(pairs):
+    """{(project id, expert pk): "reason (detail); …"} of the blocking conflicts of ``pairs``."""
+    from .models import Conflict
+
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    texts = {}
+    rows = Conflict.objects.blocking().filter(project_id__in={p for p, _e in pairs},
+                                              expert_id__in={e for _p, e in pairs}).order_by("pk")
+    for conflict in rows:
+        key = (conflict.project_id, conflict.expert_id)
+        if key in pairs:
+            texts.setdefault(key, []).append(_conflict_text(conflict))
+    return {key: "; ".join(values) for key, values in texts.items()}
 
 
 def _restore(round_, run):
@@ -629,6 +703,20 @@ def remove_assignment(assignment, *, by, now=None):
     return assignment
 
 
+def remove_and_replace(assignment, *, by, now=None):
+    """Remove a pair and give its proposal the best other expert, in one transaction.
+
+    Refused (nothing changes, the pair stays) when nobody qualifies as replacement.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        removed = remove_assignment(assignment, by=by, now=now)
+        replacement = replace_declined(removed, by=by, now=now)
+        if replacement is None:
+            raise TransitionRefused([_("No eligible expert is left to replace it; the assignment is kept.")])
+    return replacement
+
+
 def set_locked(assignment, locked, *, by):
     """Lock a pair (the assigner keeps it on a re-run) or unlock it."""
     _require_secretariat(by)
@@ -648,10 +736,14 @@ def set_locked(assignment, locked, *, by):
 def open_round(round_, *, by, now=None):
     """Open the round (发出评审邀请): proposals go into review, the proposed experts are invited.
 
-    The round's guards refuse while a possible conflict is undecided or a proposal
-    lacks its k experts. Mails go out after the commit, one per expert.
+    The conflicts of its proposals are refreshed first (a pair found conflicted is
+    removed and replaced, see ``remove_conflicted``). The round's guards refuse while
+    a possible conflict is undecided, a current pair is conflicted or shares its unit
+    with another expert of the proposal, or a proposal lacks its k experts. Mails go
+    out after the commit, one per expert.
     """
     now = now or timezone.now()
+    refresh_conflicts(projects=list(round_.projects.values_list("pk", flat=True)), now=now)
     with transaction.atomic():
         perform(round_, "open_round", by=by, now=now)
         if round_.stage == Stage.APPLICATION:
@@ -771,3 +863,92 @@ def replace_declined(assignment, *, by, now=None):
     if opened:
         _send_after_commit(round_, [created.pk])
     return created
+
+
+def best_replacements(assignments):
+    """{assignment pk: the best replacement (ExpertProfile) or None} for many assignments at once.
+
+    The same answer as ``best_replacement`` for each, from one problem per round: the
+    proposals in question against the pool, with the round's current pairs, each
+    assignment taken off in turn. A fixed number of queries per round, however many
+    assignments (the late page asks this for every unanswered invitation).
+    """
+    by_round = {}
+    for assignment in assignments:
+        by_round.setdefault(assignment.round_id, []).append(assignment)
+    found = {}
+    for items in by_round.values():
+        rp, here = _batch_problem(items[0].round, {a.project_id for a in items})
+        for a in items:
+            expert_id = solver.replacement(rp.problem, here, a.project_id, a.expert_id)
+            found[a.pk] = None if expert_id is None else rp.expert(expert_id)
+    return found
+
+
+def _batch_problem(round_, project_ids):
+    """Like ``_replacement_problem`` for several proposals: the load of each expert on the
+    round's other proposals is taken off his m; the pairs on these proposals are ``here``."""
+    from .conflicts import blocking_pairs
+
+    projects = list(Project.objects.only(*PROPOSAL_FIELDS).filter(pk__in=project_ids).order_by("pk"))
+    current = list(round_.assignments.filter(status__in=CURRENT).values_list("project_id", "expert_id"))
+    here = [(p, e) for p, e in current if p in project_ids]
+    elsewhere, held = {}, {}
+    for p, e in current:
+        counts = held if p in project_ids else elsewhere
+        counts[e] = counts.get(e, 0) + 1
+    experts = _experts({e for _p, e in here})
+    total, parts = affinity_parts(projects, experts, call_class=round_.call_class)
+    m = {e.pk: max(0, expert_limit(round_, e) - elsewhere.get(e.pk, 0)) if _is_active(e) else 0 for e in experts}
+    for expert_id, n in held.items():  # the pairs an expert holds here always fit his m
+        m[expert_id] = max(m[expert_id], n)
+    expert_ids = [e.pk for e in experts]
+    conflicts = set(blocking_pairs(project_ids=project_ids, expert_ids=expert_ids))
+    gone = set(round_.assignments.filter(project_id__in=project_ids, status__in=GONE)
+               .values_list("project_id", "expert_id"))
+    problem = solver.AssignmentProblem(
+        proposals=[p.pk for p in projects], experts=expert_ids, affinity=total,
+        expert_unit={e.pk: unit_key(e) for e in experts}, conflicts=conflicts,
+        k=round_.experts_per_proposal, m=m, excluded=sorted(gone - set(here)),
+    )
+    return RoundProblem(problem, projects, experts, total, parts, [], conflicts), here
+
+
+# ---- a conflict found after the assignment ----------------------------------------------------
+
+
+def conflicted_assignments(project_qs=None, expert_qs=None):
+    """Current assignments of draft and open rounds whose pair is in a blocking conflict (a queryset)."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import BLOCKING_STATUSES, Conflict
+
+    blocking = Conflict.objects.filter(project_id=OuterRef("project_id"), expert_id=OuterRef("expert_id"),
+                                       status__in=BLOCKING_STATUSES)
+    rows = Assignment.objects.filter(status__in=CURRENT, round__state__in=(RoundState.DRAFT, RoundState.OPEN))
+    if project_qs is not None:
+        rows = rows.filter(project__in=project_qs)
+    if expert_qs is not None:
+        rows = rows.filter(expert__in=expert_qs)
+    return rows.filter(Exists(blocking))
+
+
+def remove_conflicted(project_qs=None, expert_qs=None, *, now=None):
+    """Take every conflicted pair off its proposal (撤销回避的专家) and give it a replacement.
+
+    Called by ``reviews.conflicts`` right after the conflict rows are written, in the
+    same transaction: an expert found in conflict after the assignment (even after
+    the invitation, even with a submitted review, which then no longer counts) loses
+    the proposal at once; ``replace_declined`` proposes or invites the best other
+    expert. Returns the removed assignments.
+    """
+    now = now or timezone.now()
+    removed = list(conflicted_assignments(project_qs, expert_qs).select_for_update().order_by("pk"))
+    if not removed:
+        return []
+    Assignment.objects.filter(pk__in=[a.pk for a in removed]).update(
+        status=AssignmentStatus.REMOVED, removed_at=now, locked=False)
+    for assignment in removed:
+        assignment.status, assignment.removed_at, assignment.locked = AssignmentStatus.REMOVED, now, False
+        replace_declined(assignment, by=None, now=now)
+    return removed

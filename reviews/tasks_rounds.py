@@ -1,6 +1,7 @@
 """Celery tasks of review rounds: the invitation mails (thin wrappers taking ids)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -11,11 +12,12 @@ __all__ = ["send_invitations"]
 
 
 def review_link():
-    """Where an expert finds his assignments (the expert dashboard)."""
+    """Where an expert finds his assignments (the expert dashboard), as a full address for a mail."""
     try:
-        return reverse("expert-dashboard")
+        path = reverse("expert-dashboard")
     except NoReverseMatch:
-        return "/review/"
+        path = "/review/"
+    return settings.SITE_URL.rstrip("/") + path
 
 
 def _invitation(expert, count, round_name, deadline):

@@ -9,6 +9,7 @@ the assignments when a round opens or closes is in ``rounds.py``, which calls
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import transition
 
 from projects.guards import context_of
@@ -20,7 +21,7 @@ from . import guards as g
 class RoundState(models.TextChoices):
     DRAFT = "draft", _("Being prepared")  # 准备中: proposals, conflicts, assignment
     OPEN = "open", _("Open")  # 评审中: invitations sent, reviews coming in
-    CLOSED = "closed", _("Closed")  # 已结束: scores aggregated
+    CLOSED = "closed", pgettext_lazy("review round", "Closed")  # 已结束: scores aggregated
 
 
 class RoundWorkflow:
@@ -31,7 +32,8 @@ class RoundWorkflow:
         source=RoundState.DRAFT,
         target=RoundState.OPEN,
         permission=access.is_secretariat,
-        conditions=[g.round_has_proposals, g.no_undecided_conflicts, g.every_proposal_covered, g.deadline_ahead],
+        conditions=[g.round_has_proposals, g.no_undecided_conflicts, g.no_conflicted_assignment,
+                    g.every_proposal_covered, g.deadline_ahead],
     )
     def open_round(self):
         """发出评审邀请: the round opens and the invitations go out."""

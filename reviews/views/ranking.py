@@ -107,4 +107,6 @@ def proposal_reviews(request, round_pk, project_pk):
         "result": result,
         "project": result.project,
         "criteria": round.form.get("criteria", ()),
+        # Only the secretariat reopens a review (退回修改), and only while the round is open.
+        "may_reopen": access.is_secretariat(None, request.user) and round.state == "open",
     })

@@ -159,10 +159,12 @@ def round_create(request):
 
 
 def _proposal_rows(round_):
-    """Each proposal of the round with its assignments in this round (two queries)."""
+    """Each proposal of the round with its assignments, their reviews and conflicts (three queries)."""
+    from ..conflicts import blocking_pairs
+
     in_round = (
         Assignment.objects.filter(round=round_)
-        .select_related("expert__user", "expert__institution")
+        .select_related("expert__user", "expert__institution", "review")
         .order_by("-affinity", "pk")
     )
     projects = (
@@ -171,8 +173,11 @@ def _proposal_rows(round_):
         .order_by("receipt_number", "pk")
     )
     k = round_.experts_per_proposal
+    blocked = blocking_pairs(project_ids=round_.projects.values_list("pk", flat=True))
     rows = []
     for project in projects:
+        for a in project.in_round:  # a pair found in conflict (removed, or to be removed)
+            a.in_conflict = (a.project_id, a.expert_id) in blocked
         covered = sum(1 for a in project.in_round if a.status in rounds.CURRENT)
         rows.append({"project": project, "assignments": project.in_round, "covered": covered, "short": covered < k})
     return rows
@@ -331,18 +336,18 @@ def remove(request, pk, assignment_pk):
     user = _secretariat(request)
     round_ = _round_or_404(pk)
     assignment = _assignment_or_404(round_, assignment_pk)
+    replace = bool(request.POST.get("replace"))
     try:
-        rounds.remove_assignment(assignment, by=user)
-        replacement = rounds.replace_declined(assignment, by=user) if request.POST.get("replace") else None
+        if replace:
+            replacement = rounds.remove_and_replace(assignment, by=user)
+        else:
+            rounds.remove_assignment(assignment, by=user)
     except TransitionRefused as refusal:
         _refused(request, refusal)
     else:
         messages.success(request, _("Assignment removed."))
-        if request.POST.get("replace"):
-            if replacement is None:
-                messages.error(request, _("No eligible expert is left to replace it."))
-            else:
-                messages.success(request, _("Replaced by %(expert)s.") % {"expert": replacement.expert})
+        if replace:
+            messages.success(request, _("Replaced by %(expert)s.") % {"expert": replacement.expert})
     return _back(round_)
 
 

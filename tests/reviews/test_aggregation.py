@@ -13,6 +13,7 @@ from reviews.aggregation import (
     AggregationRules,
     ReviewResult,
     class_ranking,
+    counted_reviews,
     ensure_aliases,
     expert_z_scores,
     percentiles,
@@ -324,3 +325,16 @@ def test_ranking_uses_the_latest_open_or_closed_round(experts):
     assert ranking.round == newer
     assert [row.project.pk for row in ranking.rows] == [newest_project.pk]
     assert class_ranking(call_class, "midterm").round is None
+
+
+def test_a_submitted_review_without_a_total_is_not_counted_as_zero(db):
+    round = make_round()
+    experts = [make_expert(n) for n in range(1, 4)]
+    project = make_proposal_with(round, [80, 80], experts)
+    broken = make_review(round, project, experts[2], 80, at=T0 + dt.timedelta(minutes=5))
+    type(broken).objects.filter(pk=broken.pk).update(total=None)
+
+    result = result_of(round, project)
+
+    assert result.n == 2 and result.mean == pytest.approx(80)
+    assert broken.pk not in {r.pk for r in counted_reviews([round])}

@@ -80,7 +80,7 @@ def test_unit_matcher_abbreviation_variant_and_registered_names():
 # ---- TEAM ----------------------------------------------------------------------------------
 
 
-def test_team_pi_and_member_by_account_are_certain(proposal, applicant):
+def test_team_pi_and_member_by_account_are_certain(english, proposal, applicant):
     pi_expert = ExpertProfileFactory(user=applicant)
     member_user = UserFactory(username="m1", real_name="赵一", institution=InstitutionFactory(name="江苏开放大学"))
     MemberFactory(project=proposal, name="赵一", unit="江苏开放大学", user=member_user)

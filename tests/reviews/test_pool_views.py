@@ -315,3 +315,10 @@ def test_the_admin_does_not_let_a_posted_round_state_through(admin_with_data):
     round_.refresh_from_db()
     assert (round_.name, round_.state) == ("改名后的评审", "open")
     assert Assignment.objects.filter(pk=review.assignment.pk).exists()
+
+
+def test_the_list_and_the_profile_link_the_timeliness_record(client, secretary, expert):
+    client.force_login(secretary)
+    link = reverse("expert-timeliness", args=[expert.pk])
+    assert link in client.get(reverse("expert-pool")).content.decode()
+    assert link in client.get(reverse("expert-edit", args=[expert.pk])).content.decode()

@@ -147,3 +147,29 @@ def test_ranking_page_queries_do_not_grow_with_the_proposals(client, experts, co
     assert counts[0] == counts[1]
     with django_assert_num_queries(counts[0]):
         client.get(reverse("class-ranking", args=[large.call_class.pk]))
+
+
+def test_the_secretariat_may_reopen_a_review_from_the_proposal_page(client, english, ranked, secretary):
+    from reviews.models import Review
+
+    round, (first, *_rest) = ranked
+    client.force_login(secretary)
+    url = reverse("ranking-proposal", args=[round.pk, first.pk])
+    page = client.get(url).content.decode()
+    reviews = Review.objects.filter(assignment__round=round, assignment__project=first)
+    for review in reviews:
+        assert f'action="{reverse("review-reopen", args=[review.pk])}"' in page
+    assert 'name="reason" required' in page
+
+    review = reviews.first()
+    response = client.post(reverse("review-reopen", args=[review.pk]), {"reason": "请补充", "next": url})
+    assert response.status_code == 302 and response.url == url
+    review.refresh_from_db()
+    assert review.state == "draft"
+
+
+def test_the_committee_gets_no_reopen_button(client, ranked, committee):
+    round, (first, *_rest) = ranked
+    client.force_login(committee)
+    page = client.get(reverse("ranking-proposal", args=[round.pk, first.pk])).content.decode()
+    assert "/reopen/" not in page and 'name="reason"' not in page

@@ -1,9 +1,11 @@
 """Reminders (催评): the two schedules day by day, one mail a day, lateness flags, extensions, timeliness."""
 
 import datetime as dt
+import smtplib
 
 import pytest
 from django.conf import settings
+from django.core.mail.backends import locmem
 
 from projects.services import TransitionRefused
 from reviews import reminders
@@ -250,10 +252,11 @@ def test_an_expert_without_address_is_skipped_and_not_recorded(invited):
 # ---- extending a deadline ------------------------------------------------------------------------
 
 
-def test_extended_deadline_moves_the_reminders(invited, secretary, mailoutbox):
+def test_extended_deadline_moves_the_reminders(invited, secretary, mailoutbox, django_capture_on_commit_callbacks):
     invited.status = AssignmentStatus.ACCEPTED
     invited.save()
-    reminders.extend_deadline(invited, local(7, 10, 23, 59), by=secretary, now=local(6, 20))
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after the commit
+        reminders.extend_deadline(invited, local(7, 10, 23, 59), by=secretary, now=local(6, 20))
     invited.refresh_from_db()
     assert invited.deadline == local(7, 10, 23, 59)
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [invited.expert.user.email]
@@ -503,3 +506,35 @@ def test_replace_unanswered_without_anyone_available_changes_nothing(english, in
         "No expert is available to replace them; the invitation is kept."]
     invited.refresh_from_db()
     assert invited.status == AssignmentStatus.INVITED
+
+
+# ---- a refused mail, and the extension mail after the commit ------------------------------------------
+
+
+class RefusingBackend(locmem.EmailBackend):
+    """The mail server refuses one address (an SMTP error), takes the others."""
+
+    def send_messages(self, messages):
+        if any("refused" in address for message in messages for address in message.to):
+            raise smtplib.SMTPRecipientsRefused({"refused@example.org": (550, b"no such user")})
+        return super().send_messages(messages)
+
+
+def test_a_refused_mail_is_logged_and_the_others_still_go(june_round, settings, mailoutbox, caplog):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    refused = AssignmentFactory(round=june_round, invited_at=local(6, 10, 10),
+                                expert__user__email="refused@example.org")
+    fine = AssignmentFactory(round=june_round, invited_at=local(6, 10, 10))
+
+    assert reminders.send_reminders(now=local(6, 13)) == 1
+
+    assert [m.to for m in mailoutbox] == [[fine.expert.user.email]]
+    assert not Reminder.objects.filter(expert=refused.expert).exists()  # retried on the next run
+    assert "could not be sent" in caplog.text
+
+
+def test_the_extension_mail_leaves_only_after_the_commit(invited, secretary, mailoutbox,
+                                                         django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        reminders.extend_deadline(invited, local(7, 10, 23, 59), by=secretary, now=local(6, 20))
+    assert mailoutbox == [] and len(callbacks) == 1

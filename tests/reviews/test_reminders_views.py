@@ -136,13 +136,15 @@ def test_timeliness_page_shows_the_record(client, english, secretary, now):
 # ---- actions -------------------------------------------------------------------------------------
 
 
-def test_extend_from_the_page(client, english, late_round, now, secretary, mailoutbox):
+def test_extend_from_the_page(client, english, late_round, now, secretary, mailoutbox,
+                              django_capture_on_commit_callbacks):
     assignment = overdue(late_round, now)
     client.force_login(secretary)
     new = (now + 5 * DAY).astimezone(LOCAL_TZ).replace(second=0, microsecond=0)
 
-    response = client.post(reverse("round-late-extend", args=[late_round.pk, assignment.pk]),
-                           {"deadline": new.strftime("%Y-%m-%dT%H:%M")}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after the commit
+        response = client.post(reverse("round-late-extend", args=[late_round.pk, assignment.pk]),
+                               {"deadline": new.strftime("%Y-%m-%dT%H:%M")}, follow=True)
 
     assignment.refresh_from_db()
     assert assignment.deadline == new
@@ -200,22 +202,28 @@ def fill(round_, now, n):
 
 
 def test_late_page_query_count_does_not_grow_with_rows(client, django_assert_num_queries, now, secretary):
+    """3 and 30 unanswered invitations (each with a replacement to propose), plus overdue rows:
+    the replacements are computed in one batch, so the count is the same."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    small = ReviewRoundFactory(state="open", deadline=now - DAY)
-    big = ReviewRoundFactory(state="open", deadline=now - DAY)
+    small = ReviewRoundFactory(state="open", deadline=now - DAY, answer_within_days=3)
+    big = ReviewRoundFactory(state="open", deadline=now - DAY, answer_within_days=3)
     for round_, n in ((small, 3), (big, 30)):
         fill(round_, now, n)
-        AssignmentFactory(round=round_, invited_at=now - 5 * DAY)
+        for _ in range(n):
+            AssignmentFactory(round=round_, invited_at=now - 5 * DAY)
+    ExpertProfileFactory()  # someone free to take over
     client.force_login(secretary)
     client.get(late_url(small))  # warm the session and the content types
 
     with CaptureQueriesContext(connection) as small_queries:
         response = client.get(late_url(small))
-    assert len(response.context["report"].overdue) + len(response.context["report"].due_soon) == 3
+    assert len(response.context["report"].unanswered) == 3
+    assert all(item.replacement is not None for item in response.context["report"].unanswered)
     with django_assert_num_queries(len(small_queries)):
         response = client.get(late_url(big))
+    assert len(response.context["report"].unanswered) == 30
     assert len(response.context["report"].overdue) + len(response.context["report"].due_soon) == 30
 
 
