@@ -79,6 +79,10 @@ class User(AbstractUser):
     title_level = models.PositiveSmallIntegerField(
         _("title level"), choices=TitleLevel.choices, default=TitleLevel.NONE
     )
+    language = models.CharField(
+        _("language of mail"), max_length=10, blank=True,
+        help_text=_("Mail and inbox messages are written in this language; empty: the site's."),
+    )
     institution_confirmed_at = models.DateTimeField(
         _("unit membership confirmed at"),
         null=True,
@@ -104,3 +108,23 @@ class User(AbstractUser):
     @property
     def display_name(self):
         return self.real_name or self.get_full_name() or self.username
+
+
+class Notification(models.Model):
+    """A message in a user's in-app inbox (站内消息); the same text goes out by e-mail."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self):
+        return self.subject

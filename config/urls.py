@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("", include("accounts.urls_inbox")),
     path("", include("projects.urls")),
     path("", include("archive.urls")),
     path("", include("archive.urls_staff")),

@@ -49,6 +49,21 @@ def may_reject_change(change, user):
     return is_secretariat(change, user)
 
 
+def is_pi_of_report(report, user):
+    return is_pi(report.project, user)
+
+
+def is_unit_admin_of_report(report, user):
+    return is_unit_admin_of(report.project, user)
+
+
+def may_return_report(report, user):
+    """The unit while the materials wait for it, the secretariat at the formal check."""
+    if report.state == "submitted":
+        return is_unit_admin_of_report(report, user)
+    return is_secretariat(report, user)
+
+
 # ---- object permissions, derived from state ------------------------------------------
 
 ALL_STATES = None  # marker: in every state

@@ -8,8 +8,10 @@ MACHINES = [
     ("Project (课题)", "projects.Project"),
     ("Call (课题指南)", "projects.Call"),
     ("Change request (变更申请)", "projects.ChangeRequest"),
+    ("Completion materials (结题材料)", "projects.CompletionReport"),
     ("Review round (评审轮次)", "reviews.ReviewRound"),
     ("Review (评审意见)", "reviews.Review"),
+    ("Committee meeting (会议评审)", "reviews.Meeting"),
 ]
 
 

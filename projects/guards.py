@@ -304,6 +304,33 @@ def grade_given(project, ctx):
     return None
 
 
+# ---- completion (结题) ----------------------------------------------------------
+
+
+@guard
+def completion_is_complete(report, ctx):
+    """The work report, the summary (the experts' anonymous copy) and the self-assessment, and one output."""
+    missing = [label for label, value in (
+        (_("work report"), report.work_report),
+        (_("summary report"), report.summary_report),
+        (_("self-assessment"), report.self_assessment),
+    ) if not (value or "").strip()]
+    if not report.project.outputs.exists():
+        missing.append(_("at least one output"))
+    if missing:
+        return _("Missing: %(parts)s.") % {"parts": "、".join(str(m) for m in missing)}
+    return None
+
+
+@guard
+def anonymous_copy_is_anonymous(report, ctx):
+    """The anonymous copy the appraisal experts read names no one of the team, their units or places."""
+    from .identity import describe_leaks, find_report_leaks
+
+    leaks = find_report_leaks(report)
+    return describe_leaks(leaks) if leaks else None
+
+
 # ---- change requests (变更) ---------------------------------------------------
 
 

@@ -52,10 +52,30 @@ def anonymous_texts(project):
             yield f"{attachment.original_name} · {where}", text
 
 
+def report_texts(report):
+    """(where, text) of the completion materials' anonymous copy: the summary report and its file."""
+    from .uploads import content_type_of, extract_text_parts
+
+    yield str(report._meta.get_field("summary_report").verbose_name), report.summary_report or ""
+    if report.anonymous_file:
+        with report.anonymous_file.open("rb") as handle:
+            data = handle.read()
+        for where, text in extract_text_parts(content_type_of(data), data):
+            yield f"{report.anonymous_file_name or report.anonymous_file.name} · {where}", text
+
+
 def find_identity_leaks(project):
-    terms = identity_terms(project)
+    return _leaks(identity_terms(project), anonymous_texts(project))
+
+
+def find_report_leaks(report):
+    """The identity check of a completion's anonymous copy (the formal check of 结题)."""
+    return _leaks(identity_terms(report.project), report_texts(report))
+
+
+def _leaks(terms, texts):
     leaks = []
-    for where, text in anonymous_texts(project):
+    for where, text in texts:
         for term in terms:
             at = text.find(term)
             if at >= 0:

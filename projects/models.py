@@ -18,6 +18,8 @@ from .workflow import (
     CallWorkflow,
     ChangeRequestWorkflow,
     ChangeState,
+    CompletionState,
+    CompletionWorkflow,
     ProjectState,
     ProjectWorkflow,
 )
@@ -199,6 +201,9 @@ class Project(ProjectWorkflow, ProtectedStateModel):
     completion_submitted_at = models.DateTimeField(_("completion submitted at"), null=True, blank=True, editable=False)
     appraisal_failures = models.PositiveSmallIntegerField(_("failed appraisals"), default=0, editable=False)
     grade = models.CharField(_("grade"), max_length=10, choices=Grade.choices, blank=True, editable=False)
+    certificate_number = models.CharField(
+        _("certificate number"), max_length=30, unique=True, null=True, blank=True, editable=False
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -347,6 +352,10 @@ class Attachment(models.Model):
 class DocumentKind(models.TextChoices):
     APPLICATION = "application", _("Application form (申请书)")
     ANONYMOUS = "anonymous", _("Anonymous form (活页)")
+    APPROVAL_LETTER = "approval_letter", _("Approval letter (立项通知书)")
+    MIDTERM_FORM = "midterm_form", _("Mid-term check form (中期检查表)")
+    APPRAISAL_OPINION = "appraisal_opinion", _("Appraisal opinion (结题鉴定意见表)")
+    CERTIFICATE = "certificate", _("Completion certificate (结题证书)")
 
 
 class ProjectDocument(models.Model):
@@ -403,6 +412,180 @@ class ChangeRequest(ChangeRequestWorkflow, ProtectedStateModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.project}"
+
+
+# ---- after approval: notice, kick-off, mid-term, completion ---------------------------------------
+
+
+def upload_path(instance, filename):
+    """Uploads live under the project's folder with a random name (the original name is kept apart)."""
+    import uuid
+    from pathlib import PurePath
+
+    return f"projects/{instance.project_id}/{type(instance).__name__.lower()}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+class ObjectionState(models.TextChoices):
+    PENDING = "pending", _("Waiting for a decision")  # 待处理
+    UPHELD = "upheld", _("Upheld")  # 异议成立
+    DISMISSED = "dismissed", _("Dismissed")  # 异议不成立
+
+
+class Objection(models.Model):
+    """An objection to a project in public notice (公示异议), from anyone, decided by the secretariat."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="objections", verbose_name=_("project"))
+    name = models.CharField(_("your name"), max_length=50)
+    contact = models.CharField(_("phone or e-mail"), max_length=120)
+    text = models.TextField(_("objection"))
+    file = models.FileField(_("supporting file"), upload_to=upload_path, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    client_hash = models.CharField(max_length=64, blank=True, editable=False, help_text="Hash of the sender's address, for rate limits.")
+    state = models.CharField(_("state"), max_length=20, choices=ObjectionState.choices, default=ObjectionState.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(_("reason of the decision"), blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+
+    def __str__(self):
+        return f"{self.project} · {self.name}"
+
+
+class KickoffReport(models.Model):
+    """The kick-off (开题) as the PI records it: date, experts present, the report."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="kickoff", verbose_name=_("project"))
+    held_on = models.DateField(_("held on"))
+    experts = models.TextField(_("experts present"), help_text=_("Names, titles and units of the experts, one per line."))
+    report = models.TextField(_("kick-off report"))
+    file = models.FileField(_("file"), upload_to=upload_path, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("recorded at"))
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("kick-off report")
+        verbose_name_plural = _("kick-off reports")
+
+    def __str__(self):
+        return f"{self.project} · {self.held_on}"
+
+
+class MidtermDecision(models.TextChoices):
+    PASS = "pass", _("Pass")  # 合格
+    FAIL = "fail", _("Fail, to be rectified")  # 不合格，限期整改
+    TERMINATE = "terminate", _("Terminated")  # 终止
+
+
+class MidtermReport(models.Model):
+    """A mid-term report (中期报告); the secretariat's decision is recorded on it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="midterm_reports", verbose_name=_("project"))
+    progress = models.TextField(_("progress"))  # 研究进展
+    outputs_so_far = models.TextField(_("outputs so far"), blank=True)  # 阶段性成果
+    problems = models.TextField(_("problems"), blank=True)  # 存在问题
+    plan = models.TextField(_("plan for the rest"))  # 下一步计划
+    file = models.FileField(_("file"), upload_to=upload_path, blank=True)
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    decision = models.CharField(_("decision"), max_length=20, choices=MidtermDecision.choices, blank=True)
+    decision_reason = models.TextField(_("reason of the decision"), blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["project", "-submitted_at"]
+        verbose_name = _("mid-term report")
+        verbose_name_plural = _("mid-term reports")
+
+    def __str__(self):
+        return f"{self.project} · {self.submitted_at:%Y-%m-%d}"
+
+
+class CompletionReport(CompletionWorkflow, ProtectedStateModel):
+    """The completion materials (结题材料) of one attempt; its small machine runs beside the project's.
+
+    The project is in ``completion_review`` from submission to the appraisal;
+    this record says where the materials are: with the unit, at the formal check,
+    with the appraisal experts. After a 不合格 the PI revises and submits a new attempt.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="completion_reports", verbose_name=_("project"))
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    state = FSMField(_("state"), default=CompletionState.SUBMITTED, choices=CompletionState.choices, protected=True)
+    work_report = models.TextField(_("work report"))  # 工作报告 (identified)
+    summary_report = models.TextField(_("summary report"))  # 成果报告/研究总报告摘要 (the anonymous copy the experts read)
+    self_assessment = models.TextField(_("self-assessment"))  # 自我评价
+    anonymous_file = models.FileField(_("anonymous copy of the main output"), upload_to=upload_path, blank=True)
+    anonymous_file_name = models.CharField(max_length=200, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"))
+    endorsed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    grade = models.CharField(_("grade"), max_length=10, choices=Grade.choices, blank=True, editable=False)
+    appraised_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["project", "-attempt"]
+        constraints = [models.UniqueConstraint(fields=["project", "attempt"], name="one_completion_report_per_attempt")]
+        verbose_name = _("completion report")
+        verbose_name_plural = _("completion reports")
+
+    def __str__(self):
+        return f"{self.project} · {self.attempt}"
+
+
+class OutputType(models.TextChoices):
+    PAPER = "paper", _("Paper")  # 论文
+    BOOK = "book", _("Book")  # 专著
+    REPORT = "report", _("Research or advisory report")  # 研究报告 / 咨询报告
+    AWARD = "award", _("Award")  # 获奖
+    OTHER = "other", _("Other")  # 其他
+
+
+class Output(models.Model):
+    """An output of a project (成果) with its citation data; the archive lists them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="outputs", verbose_name=_("project"))
+    kind = models.CharField(_("type"), max_length=20, choices=OutputType.choices)
+    title = models.CharField(_("title"), max_length=300)
+    authors = models.CharField(_("authors"), max_length=300)
+    venue = models.CharField(_("journal, publisher or adopting body"), max_length=200, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    volume_issue = models.CharField(_("volume and issue"), max_length=50, blank=True)
+    pages = models.CharField(_("pages"), max_length=30, blank=True)
+    identifier = models.CharField(_("ISBN, ISSN or DOI"), max_length=80, blank=True)
+    award_level = models.CharField(_("award and level"), max_length=120, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "order", "pk"]
+        verbose_name = _("output")
+        verbose_name_plural = _("outputs")
+
+    def __str__(self):
+        return self.title
+
+
+class WarningKind(models.TextChoices):
+    KICKOFF_OVERDUE = "kickoff_overdue", _("Kick-off overdue")  # 开题逾期
+    MIDTERM_OVERDUE = "midterm_overdue", _("Mid-term report overdue")  # 中期检查逾期
+    END_PASSED = "end_passed", _("End date passed without completion")  # 逾期未结题
+
+
+class SupervisionWarning(models.Model):
+    """A warning sent to a PI by the sweeps (督办), once per project and kind."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="warnings")
+    kind = models.CharField(max_length=30, choices=WarningKind.choices)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "kind"], name="one_warning_per_kind")]
 
 
 class TransitionLogQuerySet(models.QuerySet):

@@ -203,6 +203,14 @@ def _detect(data):
     return None
 
 
+def content_type_of(data):
+    """The content type of stored bytes (checked when they were uploaded), or None."""
+    try:
+        return _detect(data)
+    except UploadRejected:
+        return None
+
+
 def _extension_of(name):
     basename = name.replace("\\", "/").rsplit("/", 1)[-1].strip().rstrip(".")
     stem, dot, extension = basename.rpartition(".")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from .views import application, project, public, secretariat, unit
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("secretariat/formal-check/", secretariat.formal_check_queue, name="formal-check-queue"),
     path("secretariat/formal-check/export.xlsx", secretariat.formal_check_export, name="formal-check-export"),
     path("secretariat/formal-check/<int:pk>/", secretariat.formal_check, name="formal-check"),
+    path("", include("projects.urls_publicity")),
+    path("", include("projects.urls_supervision")),
+    path("", include("projects.urls_completion")),
 ]

@@ -358,6 +358,78 @@ class ChangeRequestWorkflow:
         """申请人撤回变更申请."""
 
 
+class CompletionState(models.TextChoices):
+    SUBMITTED = "submitted", _("Waiting for the unit")  # 待单位审核
+    ENDORSED = "endorsed", _("Waiting for the formal check")  # 待形式审查
+    RETURNED = "returned", _("Returned for correction")  # 退回修改
+    ACCEPTED = "accepted", _("In appraisal")  # 鉴定中
+    APPRAISED = "appraised", _("Appraised")  # 已鉴定
+
+
+class CompletionWorkflow:
+    """Transitions of ``CompletionReport.state``: the completion materials' way to the appraisal (结题).
+
+    The project itself moves only twice: ``submit_completion`` when the PI hands the
+    materials in, and ``appraise`` when the appraisal is recorded (``record_appraisal``
+    here runs it in the same transaction, see ``completion.py``).
+    """
+
+    @transition(
+        field="state",
+        source=CompletionState.SUBMITTED,
+        target=CompletionState.ENDORSED,
+        permission=access.is_unit_admin_of_report,
+    )
+    def endorse_completion(self):
+        """单位审核同意结题."""
+        self.endorsed_at = context_of(self).now
+
+    @transition(
+        field="state",
+        source=[CompletionState.SUBMITTED, CompletionState.ENDORSED],
+        target=CompletionState.RETURNED,
+        permission=access.may_return_report,
+        conditions=[g.reason_given],
+    )
+    def return_completion(self):
+        """退回修改: the unit or the formal check sends the materials back to the PI."""
+
+    @transition(
+        field="state",
+        source=CompletionState.RETURNED,
+        target=CompletionState.SUBMITTED,
+        permission=access.is_pi_of_report,
+        conditions=[g.completion_is_complete],
+    )
+    def resubmit_completion(self):
+        """重新提交结题材料."""
+        self.submitted_at = context_of(self).now
+
+    @transition(
+        field="state",
+        source=CompletionState.ENDORSED,
+        target=CompletionState.ACCEPTED,
+        permission=access.is_secretariat,
+        conditions=[g.completion_is_complete, g.anonymous_copy_is_anonymous],
+    )
+    def accept_completion(self):
+        """形式审查通过: the materials, with an anonymous copy free of names, go to the appraisal."""
+        self.checked_at = context_of(self).now
+
+    @transition(
+        field="state",
+        source=CompletionState.ACCEPTED,
+        target=CompletionState.APPRAISED,
+        permission=access.is_secretariat,
+        conditions=[g.grade_given],
+    )
+    def record_appraisal(self):
+        """鉴定结论: the panel's grade is recorded on the materials (and the project is appraised)."""
+        ctx = context_of(self)
+        self.grade = ctx.params["grade"]
+        self.appraised_at = ctx.now
+
+
 STEP_LABELS = {
     "submit": _("Submit"),  # 提交申报
     "withdraw": _("Withdraw"),  # 撤回
@@ -386,4 +458,9 @@ STEP_LABELS = {
     "archive": _("Archive"),  # 归档
     "reject": _("Reject"),  # 不同意
     "request": _("Request"),  # 提出申请
+    "endorse_completion": _("Endorse the completion"),  # 单位审核同意结题
+    "return_completion": _("Return for correction"),  # 退回修改
+    "resubmit_completion": _("Submit again"),  # 重新提交
+    "accept_completion": _("Pass the formal check"),  # 形式审查通过
+    "record_appraisal": _("Record the appraisal"),  # 鉴定结论
 }

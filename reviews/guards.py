@@ -131,3 +131,31 @@ def comments_to_applicant_written(review, ctx):
     if not (review.comments_to_applicant or "").strip():
         return _("Please write your comments to the applicant.")
     return None
+
+
+# ---- meetings -----------------------------------------------------------------------
+
+
+@guard
+def decisions_staged(meeting, ctx):
+    """Release only once there is something staged (and nothing is released twice)."""
+    if not meeting.decisions.filter(released_at__isnull=True).exists():
+        return _("No decision is staged for release.")
+    return None
+
+
+@guard
+def approvals_within_quota(meeting, ctx):
+    """Approvals within each class's quota (立项数不超过限额)."""
+    from django.db.models import Count, Q
+
+    problems = []
+    classes = meeting.call.classes.annotate(
+        approved=Count("projects__staged_decisions", filter=Q(projects__staged_decisions__meeting=meeting,
+                                                               projects__staged_decisions__outcome="approve"))
+    )
+    for call_class in classes:
+        if call_class.quota and call_class.approved > call_class.quota:
+            problems.append(_("Class %(code)s: %(n)s approvals staged, the quota is %(quota)s.")
+                            % {"code": call_class.code, "n": call_class.approved, "quota": call_class.quota})
+    return " ".join(problems) or None

@@ -18,7 +18,7 @@ from django_fsm import FSMField
 from projects.models import ProtectedStateModel
 
 from .forms_schema import default_form
-from .workflow import ReviewState, ReviewWorkflow, RoundState, RoundWorkflow
+from .workflow import MeetingState, MeetingWorkflow, ReviewState, ReviewWorkflow, RoundState, RoundWorkflow
 
 
 class Stage(models.TextChoices):
@@ -405,3 +405,70 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["-sent_at"]
         constraints = [models.UniqueConstraint(fields=["expert", "day"], name="one_reminder_per_expert_per_day")]
+
+
+# ---- the committee meeting (会议评审) --------------------------------------------------------
+
+
+class Meeting(MeetingWorkflow, ProtectedStateModel):
+    """A meeting of the academic committee that votes on a call's ranked proposals."""
+
+    call = models.ForeignKey("projects.Call", on_delete=models.PROTECT, related_name="meetings", verbose_name=_("call"))
+    held_on = models.DateTimeField(_("held on"))
+    place = models.CharField(_("place"), max_length=120, blank=True)
+    present = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="meetings_attended", verbose_name=_("members present"))
+    state = FSMField(_("state"), default=MeetingState.VOTING, choices=MeetingState.choices, protected=True)
+    released_at = models.DateTimeField(_("decisions released at"), null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-held_on"]
+        verbose_name = _("committee meeting")
+        verbose_name_plural = _("committee meetings")
+
+    def __str__(self):
+        return f"{self.call} · {self.held_on:%Y-%m-%d}"
+
+
+class VoteChoice(models.TextChoices):
+    APPROVE = "approve", _("Approve")  # 同意
+    REJECT = "reject", _("Reject")  # 不同意
+    ABSTAIN = "abstain", _("Abstain")  # 弃权
+
+
+class Vote(models.Model):
+    """One member's vote on one shortlisted proposal at a meeting (secret from the applicants)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="votes")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    choice = models.CharField(_("vote"), max_length=10, choices=VoteChoice.choices)
+    cast_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meeting", "project", "member"], name="one_vote_per_member")]
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+
+
+class DecisionOutcome(models.TextChoices):
+    APPROVE = "approve", _("Approve")  # 拟立项
+    DECLINE = "decline", _("Decline")  # 不予立项
+
+
+class StagedDecision(models.Model):
+    """A decision the secretariat has staged for release; nobody is told before ``Meeting.release``."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="decisions")
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="staged_decisions")
+    outcome = models.CharField(_("decision"), max_length=10, choices=DecisionOutcome.choices)
+    note = models.TextField(_("note to the applicant"), blank=True)
+    staged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    staged_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meeting", "project"], name="one_decision_per_project")]
+        verbose_name = _("staged decision")
+        verbose_name_plural = _("staged decisions")

@@ -6,6 +6,7 @@ urls_rounds    /secretariat/rounds/…         rounds, assignment runs, hand edi
 urls_reminders /secretariat/rounds/<pk>/late/…, /secretariat/experts/<pk>/timeliness/
 urls_expert    /review/…                     the expert's side (token URLs)
 urls_ranking   /ranking/…                    aggregation and ranking (secretariat, committee)
+urls_meetings  /meetings/…                   the committee meeting: votes, staged decisions, release
 """
 
 from django.urls import include, path
@@ -17,4 +18,5 @@ urlpatterns = [
     path("", include("reviews.urls_reminders")),
     path("", include("reviews.urls_expert")),
     path("", include("reviews.urls_ranking")),
+    path("", include("reviews.urls_meetings")),
 ]

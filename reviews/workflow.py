@@ -83,10 +83,31 @@ class ReviewWorkflow:
         self.reopened_at = context_of(self).now
 
 
+class MeetingState(models.TextChoices):
+    VOTING = "voting", _("Voting")  # 投票中: members vote, the secretariat stages decisions
+    RELEASED = "released", _("Decisions released")  # 已公布
+
+
+class MeetingWorkflow:
+    """Transitions of ``Meeting.state``; ``meetings.release`` runs the projects' steps with it."""
+
+    @transition(
+        field="state",
+        source=MeetingState.VOTING,
+        target=MeetingState.RELEASED,
+        permission=access.is_secretariat,
+        conditions=[g.decisions_staged, g.approvals_within_quota],
+    )
+    def release(self):
+        """公布立项结果: every staged decision goes out at once."""
+        self.released_at = context_of(self).now
+
+
 STEP_LABELS = {
     "open_round": _("Send the invitations"),  # 发出评审邀请
     "close_round": _("Close the round"),  # 结束评审
     "reopen_round": _("Reopen the round"),  # 重新开放
     "submit": _("Submit the review"),  # 提交评审意见
     "reopen": _("Reopen the review"),  # 退回修改
+    "release": _("Release the decisions"),  # 公布立项结果
 }
