@@ -41,3 +41,6 @@ def build_documents(project_id):
             document.save()
             if old_name and old_name != document.file.name:
                 document.file.storage.delete(old_name)
+
+
+from .tasks_supervision import *  # noqa: E402,F401,F403  (registers the sweeps' tasks)

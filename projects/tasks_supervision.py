@@ -1,0 +1,1 @@
+"""Celery tasks of the supervision sweeps (see projects/tasks.py)."""
