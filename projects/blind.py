@@ -67,6 +67,9 @@ class BlindDossier:
     discipline: str
     sections: tuple[tuple[str, str], ...]  # (heading, text) in the order of ARGUMENT_SECTIONS
     planned_outputs: tuple[tuple[str, str], ...]  # (form, title)
+    # At the completion appraisal (结题鉴定): the summary report of the materials, the anonymous
+    # copy that passed the formal check's identity scan. Empty at the other stages.
+    completion_summary: str = ""
 
     @property
     def argument_length(self):
@@ -74,8 +77,12 @@ class BlindDossier:
         return sum(len(text) for _heading, text in self.sections)
 
 
-def blind_dossier(project):
-    """The ``BlindDossier`` of ``project``, read from its anonymous part alone."""
+def blind_dossier(project, stage="application"):
+    """The ``BlindDossier`` of ``project``, read from its anonymous part alone.
+
+    At the completion stage the anonymous copy of the latest checked completion
+    materials is added (never the work report, the outputs' authors or the files).
+    """
     call, call_class, topic = project.call, project.call_class, project.guide_topic
     return BlindDossier(
         call_title=call.title,
@@ -92,4 +99,10 @@ def blind_dossier(project):
             (OUTPUT_FORM_LABELS.get(output.kind, OUTPUT_FORM_LABELS[OutputKind.OTHER]), output.title)
             for output in project.planned_outputs.all()
         ),
+        completion_summary=_completion_summary(project) if stage == "completion" else "",
     )
+
+
+def _completion_summary(project):
+    report = project.completion_reports.filter(state__in=("accepted", "appraised")).order_by("-attempt").first()
+    return report.summary_report if report is not None else ""

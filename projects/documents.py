@@ -198,7 +198,7 @@ def _pledge(doc, project):
 # ---- 活页 -------------------------------------------------------------------------------
 
 
-def anonymous_form(project, form=None):
+def anonymous_form(project, form=None, stage="application"):
     """The anonymous part (活页) an expert reviews: the score sheet, then the argument.
 
     Everything on it comes from ``blind_dossier(project)``; the project itself
@@ -208,7 +208,7 @@ def anonymous_form(project, form=None):
     shows the round's own criteria; without it (the PI's own download, before any
     round exists) the sheet shows DESIGN.md's default criteria.
     """
-    return _anonymous_document(blind_dossier(project), form)
+    return _anonymous_document(blind_dossier(project, stage), form)
 
 
 def _anonymous_document(dossier, form=None):
@@ -225,6 +225,9 @@ def _anonymous_document(dossier, form=None):
         ],
     )
     _argument(doc, dossier, level=1)
+    if dossier.completion_summary:
+        kit.heading(doc, "结题成果摘要（匿名）", level=1)
+        kit.paragraphs(doc, dossier.completion_summary)
     if dossier.planned_outputs:
         kit.heading(doc, "预期成果形式", level=2)
         kit.grid_table(doc, ["成果形式", "成果名称"], [list(pair) for pair in dossier.planned_outputs],

@@ -304,7 +304,7 @@ def _render_dossier(request, assignment, typed):
     submitted = review is not None and review.state == ReviewState.SUBMITTED
     low, high = total_range(form)
     context = {
-        "dossier": blind_dossier(_project_for_dossier(assignment)),
+        "dossier": blind_dossier(_project_for_dossier(assignment), assignment.round.stage),
         "task": task,
         "form": form,
         "rows": [
@@ -330,7 +330,7 @@ def dossier_docx(request, token):
     assignment = access.assignment_or_404(request.user, token)
     if not _signed(assignment):
         return _to_declaration(request, assignment)
-    data = anonymous_form(_project_for_dossier(assignment), form=assignment.round.form)
+    data = anonymous_form(_project_for_dossier(assignment), form=assignment.round.form, stage=assignment.round.stage)
     response = HttpResponse(data, content_type=DOCX)
     response["Content-Disposition"] = 'attachment; filename="huoye.docx"'
     return response

@@ -118,3 +118,22 @@ def test_no_name_unit_number_or_file_name_reaches_the_dossier(project):
 def test_every_choice_has_a_chinese_label():
     assert set(RESEARCH_TYPE_LABELS) == set(ResearchType.values)
     assert set(OUTPUT_FORM_LABELS) == set(OutputKind.values)
+
+
+def test_the_completion_dossier_adds_only_the_checked_anonymous_summary(project):
+    """At the completion stage the checked anonymous copy joins the dossier; the work report never does."""
+    from django.utils import timezone
+
+    from projects.models import CompletionReport
+
+    assert blind_dossier(project, "completion").completion_summary == ""
+    CompletionReport.objects.create(
+        project=project, state="submitted", work_report="课题组成员张三完成了调研。",
+        summary_report="本成果构建了社区老年数字学习模式。", self_assessment="达到预期。", submitted_at=timezone.now(),
+    )
+    assert blind_dossier(project, "completion").completion_summary == ""  # not yet through the formal check
+    CompletionReport.objects.filter(project=project).update(state="accepted")
+    dossier = blind_dossier(project, "completion")
+    assert dossier.completion_summary == "本成果构建了社区老年数字学习模式。"
+    assert "张三" not in repr(dossier)
+    assert blind_dossier(project).completion_summary == ""  # the application stage shows the 活页 alone
