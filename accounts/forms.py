@@ -6,6 +6,7 @@ title, and say what is wrong next to the field concerned.
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UsernameField, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -88,3 +89,28 @@ class ProfileForm(PersonFieldsMixin, forms.ModelForm):
             self.fields["institution"].help_text = _(
                 "If you choose another unit, its research administrator has to confirm you again."
             )
+
+
+def mail_language_choices():
+    """The site's languages, and empty for "the site's default" (so a later change of default follows)."""
+    return [("", _("Site default"))] + list(settings.LANGUAGES)
+
+
+class MailLanguageForm(forms.ModelForm):
+    """The language of mail (邮件语言): mail and inbox messages are written in it.
+
+    Kept apart from ``ProfileForm`` (whose data ``services.update_profile``
+    takes field by field); switching the interface language in the header
+    changes nothing here.
+    """
+
+    language = forms.ChoiceField(
+        label=_("Language of mail"),
+        required=False,
+        choices=mail_language_choices,
+        help_text=User._meta.get_field("language").help_text,
+    )
+
+    class Meta:
+        model = User
+        fields = ("language",)

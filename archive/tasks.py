@@ -66,7 +66,7 @@ def sync_record(project_id, *, index=True):
 
     project = (
         Project.objects.select_related("call", "call_class", "pi", "institution", "pi__institution")
-        .prefetch_related("members")
+        .prefetch_related("members", "outputs")
         .filter(pk=project_id)
         .first()
     )
@@ -91,7 +91,15 @@ def sync_record(project_id, *, index=True):
 
 
 def _fill(record, project):
-    """Copy the public fields of a project into its Record (outputs stay as they are)."""
+    """Copy the public fields of a project into its Record.
+
+    The outputs (成果) come from the project's completion materials, one reference per line
+    in the style of GB/T 7714 (``projects.completion.cite``); a project that has reported
+    none yet leaves the Record's outputs as they are (an imported record of the same
+    number keeps its list).
+    """
+    from projects.completion import cite
+
     unit = project.institution or project.pi.institution
     state = ARCHIVED_STATES[project.state]
     record.project = project
@@ -111,6 +119,9 @@ def _fill(record, project):
     record.grade = project.grade or ""
     completed = state == ArchiveState.COMPLETED and project.closed_at
     record.completed_on = timezone.localdate(project.closed_at) if completed else None
+    outputs = list(project.outputs.all())
+    if outputs:
+        record.outputs = "\n".join(cite(output) for output in outputs)
 
 
 def _fit(value, model_field):

@@ -59,6 +59,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.unread_messages",
             ],
         },
     },
@@ -153,6 +154,8 @@ KETI_RULES = {
     "REMIND_REVIEW_DAYS_BEFORE": [3, 1],  # reminders before the review deadline
     "REMIND_OVERDUE_EVERY_DAYS": 2,  # reminders after the deadline
     "AFFINITY_WEIGHTS": {"discipline": 0.4, "text": 0.6},
+    # After the review (issue 5).
+    "MEETING_APPROVAL_FRACTION": "2/3",  # a recommendation needs this share of the members present
 }
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="CAEA")
@@ -189,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
     "flag-unanswered-invitations": {
         "task": "reviews.tasks_reminders.flag_unanswered_invitations",
         "schedule": crontab(hour=9, minute=30),
+    },
+    # Supervision sweeps (督办, projects/tasks_supervision.py): overdue kick-offs, mid-terms, end dates.
+    "supervision-sweep": {
+        "task": "projects.tasks_supervision.supervision_sweep",
+        "schedule": crontab(hour=8, minute=30),
     },
 }
 # ---- end of review reminders ------------------------------------------------------------

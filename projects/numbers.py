@@ -1,4 +1,5 @@
-"""Receipt numbers (SB{YYYY}{NNNNN}) and project numbers ({ORG}{YYYY}{class}{NNN}).
+"""Receipt numbers (SB{YYYY}{NNNNN}), project numbers ({ORG}{YYYY}{class}{NNN}) and
+certificate numbers ({ORG}-JT{YYYY}{NNNN}).
 
 A number comes from a per-series counter row locked for the rest of the
 transaction, so that two requests at the same moment never get the same number
@@ -38,3 +39,10 @@ def project_number(project):
         number = f"{prefix}{next_in_series(prefix):03d}"
         if not any(answer for _receiver, answer in number_is_reserved.send(sender=type(project), number=number)):
             return number
+
+
+def certificate_number(now):
+    """The next completion certificate number (结题证书编号) of the year of ``now``: ``{ORG}-JT{YYYY}{NNNN}``."""
+    year = timezone.localtime(now).year
+    prefix = f"{settings.PROJECT_NUMBER_PREFIX}-JT{year}"
+    return f"{prefix}{next_in_series(prefix):04d}"

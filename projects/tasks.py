@@ -44,3 +44,5 @@ def build_documents(project_id):
 
 
 from .tasks_supervision import *  # noqa: E402,F401,F403  (registers the sweeps' tasks)
+from .letters import build_approval_letter  # noqa: E402,F401  (registers the letter's task with workers)
+from .completion_documents import build_completion_documents  # noqa: E402,F401  (registers the task with workers)

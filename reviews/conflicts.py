@@ -60,8 +60,15 @@ from .models import (
 CURRENT_STATES = (S.SUBMITTED, S.ENDORSED, S.ELIGIBLE, S.IN_REVIEW, S.MIDTERM_REVIEW, S.COMPLETION_REVIEW)
 # A project counts as approved (立项) in these states, whatever its approval date field says.
 APPROVED_STATES = (S.ACTIVE, S.MIDTERM_REVIEW, S.COMPLETION_REVIEW, S.COMPLETED, S.TERMINATED, S.REVOKED)
-# The applicant may name experts to exclude only while the application is under way.
-AVOID_OPEN_STATES = {Stage.APPLICATION: (S.DRAFT, S.SUBMITTED, S.ENDORSED, S.ELIGIBLE)}
+# The applicant may name experts to exclude only while the application is under way; at the
+# completion (结题) while the project is under way or its materials are with the appraisal.
+AVOID_OPEN_STATES = {
+    Stage.APPLICATION: (S.DRAFT, S.SUBMITTED, S.ENDORSED, S.ELIGIBLE),
+    Stage.COMPLETION: (S.ACTIVE, S.COMPLETION_REVIEW),
+}
+# Experts the PI may ask to exclude from the completion appraisal (DESIGN.md: "up to 2
+# experts to avoid"). Not in settings.KETI_RULES: a call class may still set it in its rules.
+COMPLETION_AVOID_MAX = 2
 
 DECIDED = (ConflictStatus.CONFIRMED, ConflictStatus.DISMISSED)
 DETAIL_LENGTH = Conflict._meta.get_field("detail").max_length
@@ -736,16 +743,30 @@ def _follow_on_request(row):
 # ---- the applicant's requests (申请回避) ---------------------------------------------
 
 
+def avoid_limit(project, stage=Stage.APPLICATION):
+    """How many experts the PI may name to exclude at ``stage`` (a rule of the call class)."""
+    if stage == Stage.COMPLETION:
+        try:  # the class's own number, else the settings', else the default above
+            return rule("COMPLETION_AVOID_MAX", project.call_class)
+        except KeyError:
+            return COMPLETION_AVOID_MAX
+    return rule("MAX_AVOID_REQUESTS", project.call_class)
+
+
 def avoid_problems(project, name, unit, reason, *, stage=Stage.APPLICATION):
     """What stops the applicant from naming this expert to exclude (empty: nothing)."""
     problems = []
     if project.state not in AVOID_OPEN_STATES.get(stage, ()):
-        problems.append(_("Experts can be named for exclusion only while the application is under way."))
+        if stage == Stage.COMPLETION:
+            problems.append(_("Experts can be named for exclusion from the completion appraisal only while "
+                              "the project is under way or its materials are being appraised."))
+        else:
+            problems.append(_("Experts can be named for exclusion only while the application is under way."))
     if not (name or "").strip():
         problems.append(_("Please give the expert's name."))
     if not (reason or "").strip():
         problems.append(_("Please give the reason for excluding the expert."))
-    limit = rule("MAX_AVOID_REQUESTS", project.call_class)
+    limit = avoid_limit(project, stage)
     if project.avoid_requests.filter(stage=stage).count() >= limit:
         problems.append(ngettext(
             "You may name at most %(n)s expert to exclude.",

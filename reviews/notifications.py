@@ -1,21 +1,19 @@
-"""One adapter for the review app's mail: invitations, reminders, replacements.
+"""The review app's messages (invitations, reminders, replacements) go through ``accounts.inbox``.
 
-Callers hand over a function that writes the subject and the body; it runs in
-the association's language (the language of the interface by default), so that
-lazily translated text is rendered for the reader, not for whoever triggered it.
+Callers hand over a function that writes the subject and the body; ``notify``
+runs it in the reader's language, so that lazily translated text is rendered
+for the reader, not for whoever triggered it. The inbox entry is written at
+once, the mail after the commit.
 """
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.utils import translation
+from accounts.inbox import notify
 
 
-def tell(user, write):
-    """Mail ``user`` the ``(subject, body)`` returned by ``write()``; False when they have no address."""
-    if not user.email or not user.is_active:
-        return False
-    with translation.override(settings.LANGUAGE_CODE):
-        subject, body = write()
-        subject, body = str(subject), str(body)
-    send_mail(subject, body, None, [user.email])
-    return True
+def tell(user, write, *, link=""):
+    """Tell ``user`` the ``(subject, body)`` returned by ``write()``.
+
+    Everyone gets the inbox entry; returns False when no mail goes out (no
+    address, or an inactive account), True when it leaves after the commit.
+    """
+    notify(user, write, link=link)
+    return bool(user.email and user.is_active)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q, Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -57,11 +58,26 @@ def dashboard(request):
         counts = dict(Project.objects.values_list("state").annotate(n=Count("pk")).order_by())
         context["state_counts"] = [(label, counts.get(value, 0), value) for value, label in ProjectState.choices]
         context["formal_check_queue"] = Project.objects.with_people().filter(state=ProjectState.ENDORSED)
+    context.update(after_approval_context(user))
     context["is_committee"] = roles.has_role(user, roles.COMMITTEE)
     context["is_expert"] = roles.has_role(user, roles.EXPERT)
     if context["is_expert"]:
         context["expert_counts"] = expert_counts(user)
     return render(request, "projects/dashboard.html", context)
+
+
+def after_approval_context(user):
+    """What the dashboard's sections on meetings, supervision and completions need (their apps build it)."""
+    from reviews.meetings import open_meetings_for
+
+    from ..completion import waiting_counts
+    from .supervision import dashboard_section
+
+    return {
+        "supervision": dashboard_section(user),
+        "completions_waiting": waiting_counts(user),
+        "meetings": open_meetings_for(user),
+    }
 
 
 def expert_counts(user):
@@ -76,11 +92,12 @@ def expert_counts(user):
 
 def described(entries):
     """Log entries with the labels of their step and states, in the user's language."""
-    from ..models import ChangeRequest
-    from ..workflow import CallState, ChangeState
+    from ..models import ChangeRequest, CompletionReport
+    from ..workflow import CallState, ChangeState, CompletionState
 
-    states = {"project": ProjectState, "changerequest": ChangeState, "call": CallState}
-    models = {"project": Project, "changerequest": ChangeRequest}
+    states = {"project": ProjectState, "changerequest": ChangeState, "call": CallState,
+              "completionreport": CompletionState}
+    models = {"project": Project, "changerequest": ChangeRequest, "completionreport": CompletionReport}
     entries = list(entries)
     for entry in entries:
         kind = entry.content_type.model
@@ -99,7 +116,39 @@ def visible_project_or_404(request, pk):
 
 
 # Steps taken on a page of their own (with its checklist), never by a bare button.
-OWN_PAGE_STEPS = {name: "formal-check" for name in FORMAL_CHECK_DECISIONS}
+# Steps taken on their own page, where what they need is asked for (a checklist, a report,
+# the meeting's votes, the objections): the project page links there instead of offering a bare button.
+OWN_PAGE_STEPS = {name: "formal-check" for name in FORMAL_CHECK_DECISIONS} | {
+    "start_review": "round-list",
+    "close_review": "round-list",
+    "approve": "meeting-list",
+    "decline": "meeting-list",
+    "drop": "objection-queue",
+    "confirm": "publicity-confirm",
+    "submit_midterm": "project-midterm",
+    "pass_midterm": "project-midterm",
+    "fail_midterm": "project-midterm",
+    "submit_completion": "project-completion",
+    "appraise": "project-completion",
+}
+OWN_PAGE_LABELS = {
+    "formal-check": gettext_lazy("Open the formal check"),
+    "round-list": gettext_lazy("Open the review rounds"),
+    "meeting-list": gettext_lazy("Open the committee meetings"),
+    "objection-queue": gettext_lazy("Open the objections"),
+    "publicity-confirm": gettext_lazy("Open the confirmation after the notice"),
+    "project-midterm": gettext_lazy("Open the mid-term check"),
+    "project-completion": gettext_lazy("Open the completion"),
+}
+
+
+def own_page_url(url_name, project):
+    """Where a step with a page of its own is taken for ``project``."""
+    if url_name in ("round-list", "meeting-list", "objection-queue"):
+        return reverse(url_name)
+    if url_name == "publicity-confirm":
+        return reverse(url_name, args=[project.call_id])
+    return reverse(url_name, args=[project.pk])
 
 
 @login_required
@@ -107,7 +156,10 @@ def project_detail(request, pk):
     project = visible_project_or_404(request, pk)
     available = available_transitions(project, request.user)
     steps = [(name, step_label(Project, name)) for name in available if name not in OWN_PAGE_STEPS]
-    own_pages = sorted({OWN_PAGE_STEPS[name] for name in available if name in OWN_PAGE_STEPS})
+    own_pages = [
+        (own_page_url(url_name, project), OWN_PAGE_LABELS[url_name])
+        for url_name in sorted({OWN_PAGE_STEPS[name] for name in available if name in OWN_PAGE_STEPS})
+    ]
     return render(
         request,
         "projects/project_detail.html",
@@ -134,7 +186,7 @@ def project_step(request, pk, name):
     project = visible_project_or_404(request, pk)
     if name in OWN_PAGE_STEPS:
         messages.error(request, _("Take this step on its own page."))
-        return redirect(OWN_PAGE_STEPS[name], pk=project.pk)
+        return redirect(own_page_url(OWN_PAGE_STEPS[name], project))
     params = {}
     if request.POST.get("grade"):
         params["grade"] = request.POST["grade"]

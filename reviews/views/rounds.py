@@ -142,7 +142,8 @@ def round_list(request):
 @login_required
 def round_create(request):
     user = _secretariat(request)
-    form = RoundForm(request.POST or None, initial={"stage": Stage.APPLICATION})
+    stage = request.GET.get("stage")
+    form = RoundForm(request.POST or None, initial={"stage": stage if stage in Stage.values else Stage.APPLICATION})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

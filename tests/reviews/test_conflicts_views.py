@@ -97,7 +97,7 @@ def test_list_query_count_does_not_grow(client, secretary, django_assert_num_que
     client.force_login(secretary)
     client.get(LIST)  # warm the content types and the session
     # session, user, permissions (2), calls of the filter, count, rows
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get(LIST)
     assert len(response.context["page"]) == n
 
@@ -213,5 +213,5 @@ def test_avoid_page_query_count(client, application, applicant, django_assert_nu
     AvoidRequest.objects.bulk_create([AvoidRequest(project=application, name=f"专家{i}", reason="x") for i in range(n)])
     client.force_login(applicant)
     # session, user, project with class, requests
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         client.get(reverse("project-avoid", args=[application.pk]))

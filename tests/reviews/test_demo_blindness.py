@@ -5,9 +5,10 @@ log in as each of expert1 … expert12, follow every link and GET form from the
 expert dashboard, download every file, and look for the PI's and members'
 names and units and the receipt and project numbers of every proposal the expert
 was ever assigned (declined and removed ones too), and for the numbers of every
-proposal of every round. The public archive is left out of the crawl: it lists
-approved projects with their PIs by design (DESIGN.md, "The archive"), and holds
-nothing of a proposal under review.
+proposal of every round. The public pages every visitor sees alike are left out
+of the crawl: the archive and the calls' public notice (立项公示) list approved
+projects with their PIs by design (DESIGN.md, "After approval", "The archive"),
+and neither holds anything of a proposal under review.
 """
 
 from io import StringIO
@@ -21,6 +22,8 @@ from tests.reviews.test_blindness import SKIP_PREFIXES, crawl_as, identity_strin
 
 pytestmark = pytest.mark.django_db
 
+PUBLIC_PAGES = SKIP_PREFIXES + ("/archive/", "/calls/", "/publicity/")
+
 
 def test_no_demo_expert_reaches_an_identity(client):
     call_command("load_demo", stdout=StringIO())
@@ -33,7 +36,7 @@ def test_no_demo_expert_reaches_an_identity(client):
         assigned = Project.objects.filter(assignments__expert=expert).distinct().select_related("pi__institution")
         secrets = identity_strings(assigned) | numbers
         client.force_login(expert.user)
-        texts = crawl_as(client, skip=SKIP_PREFIXES + ("/archive/",))
+        texts = crawl_as(client, skip=PUBLIC_PAGES)
         visited = [text.split("\n", 1)[0] for text in texts]
         reachable = Assignment.objects.open_to_expert().filter(expert=expert)
         assert reachable.exists(), expert.user.username

@@ -145,7 +145,7 @@ def test_the_list_takes_the_same_queries_for_3_and_30_experts(client, secretary,
     for _n in range(count):
         AssignmentFactory()  # an expert with a current assignment
     client.force_login(secretary)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(reverse("expert-pool"))
     assert len(response.context["experts"]) == count
 
