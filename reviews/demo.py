@@ -57,6 +57,7 @@ def load_review_demo(sender=None, created=None, **kwargs):
     """Receiver of ``projects.signals.demo_loaded``: the pool, then the 2023 rounds."""
     ensure_profiles(created)
     ensure_rounds(created)
+    ensure_decision_history(created)
 
 
 def ensure_profiles(created):
@@ -227,3 +228,165 @@ def _review(round_, still_open, now, created):
         else:
             services.sign_declaration(expert, round_, now=recent)
             services.accept(assignment, by=expert.user, now=recent)
+
+
+# ---- the 2023 decision and the life after it ------------------------------------------------
+#
+# The project machine played the 2023 history before these records existed (approve, drop,
+# confirm, mid-term and completion steps are in the log). What follows adds the records those
+# steps stand for, dated from the log: the meeting that decided, its votes and released
+# decisions, the objections, the approval letters, kick-off, mid-term and completion reports
+# with their outputs, the certificates. Documents come from the same builders the pages use.
+
+MEETING_HELD = at(2023, 9, 10, 14, 0)
+DECLINE_NOTE = "经会议评审，本课题未获立项，请参考专家意见修改完善。"
+KICKOFF_EXPERTS = "张建国 教授（华东师范大学）\n李丽华 研究员（中国成人教育协会研究所）\n王志强 副教授（江苏开放大学）"
+DEMO_OUTPUTS = [
+    ("paper", "{focus}的现状、问题与对策", "中国成人教育", "(4)", "23-29"),
+    ("report", "{title}总报告", "", "", ""),
+]
+
+
+def _log(project):
+    """{transition: [moments]} of the project's own steps, in order."""
+    steps = {}
+    for name, moment in project.log.filter(content_type__model="project").order_by("at", "pk").values_list("transition", "at"):
+        steps.setdefault(name, []).append(moment)
+    return steps
+
+
+def ensure_decision_history(created):
+    """The 2023 call's meeting, notice and the records of every later stage, once."""
+    from projects.models import Call
+
+    spec = next(spec for spec in CALLS if spec.year == DEMO_YEAR)
+    call = Call.objects.filter(year=spec.year, title=spec.title).first()
+    if call is None or call.meetings.exists():
+        return
+    projects = list(call.projects.select_related("pi", "call_class", "institution").order_by("pk"))
+    logs = {project.pk: _log(project) for project in projects}
+    _meeting(call, projects, logs, created)
+    _objections(projects, logs, created)
+    for project in projects:
+        log = logs[project.pk]
+        if "confirm" in log:
+            _after_confirmation(project, log, created)
+
+
+def _meeting(call, projects, logs, created):
+    from .models import DecisionOutcome, Meeting, MeetingState, StagedDecision, Vote, VoteChoice
+
+    committee = list(User.objects.filter(username__startswith="committee").order_by("username"))
+    decided = [(p, "approve" if "approve" in logs[p.pk] else "decline") for p in projects
+               if "approve" in logs[p.pk] or "decline" in logs[p.pk]]
+    released = min(logs[p.pk][outcome][0] for p, outcome in decided)
+    meeting = Meeting.objects.create(call=call, held_on=MEETING_HELD, place="中国成人教育协会第一会议室",
+                                     state=MeetingState.RELEASED, released_at=released,
+                                     created_by=User.objects.get(username="secretary"))
+    meeting.present.set(committee)
+    for index, (project, outcome) in enumerate(decided):
+        for seat, member in enumerate(committee):
+            if outcome == "approve":
+                choice = VoteChoice.ABSTAIN if seat == index % 5 and index % 3 == 0 else VoteChoice.APPROVE
+            else:
+                choice = VoteChoice.APPROVE if seat == 0 else (VoteChoice.ABSTAIN if seat == 4 else VoteChoice.REJECT)
+            Vote.objects.create(meeting=meeting, project=project, member=member, choice=choice, cast_at=MEETING_HELD)
+        StagedDecision.objects.create(
+            meeting=meeting, project=project, outcome=DecisionOutcome(outcome),
+            note="" if outcome == "approve" else DECLINE_NOTE,
+            staged_by=meeting.created_by, staged_at=MEETING_HELD + timedelta(hours=3),
+            released_at=logs[project.pk][outcome][0],
+        )
+    created["committee meetings"] += 1
+
+
+def _objections(projects, logs, created):
+    """An upheld objection behind every dropped project, and a dismissed one against a confirmed project."""
+    from projects.models import Objection, ObjectionState
+
+    secretary = User.objects.get(username="secretary")
+    dismissed_done = False
+    for project in projects:
+        log = logs[project.pk]
+        if "drop" in log:
+            reason = project.log.filter(transition="drop").values_list("reason", flat=True).first()
+            Objection.objects.create(
+                project=project, name="赵志明", contact="13912345678",
+                text="该课题负责人近三年有未结题项目，不符合申报条件，请核实。",
+                submitted_at=log["approve"][0] + timedelta(days=2), state=ObjectionState.UPHELD,
+                decided_by=secretary, decided_at=log["drop"][0], decision_reason=reason or "经核实，异议成立。",
+            )
+            created["objections"] += 1
+        elif "confirm" in log and not dismissed_done:
+            Objection.objects.create(
+                project=project, name="孙晓燕", contact="sxy@example.org",
+                text="认为本课题与往年立项课题选题重复。",
+                submitted_at=log["approve"][0] + timedelta(days=3), state=ObjectionState.DISMISSED,
+                decided_by=secretary, decided_at=log["approve"][0] + timedelta(days=5),
+                decision_reason="经核实，两课题研究对象与内容不同，不构成重复，异议不成立。",
+            )
+            dismissed_done = True
+            created["objections"] += 1
+
+
+def _after_confirmation(project, log, created):
+    """Letter, kick-off, mid-term and completion records of one confirmed project, as its log tells."""
+    from projects.completion import issue_certificate
+    from projects.completion_documents import build_completion_documents
+    from projects.letters import build_approval_letter
+    from projects.models import KickoffReport, MidtermReport
+
+    build_approval_letter(project.pk)
+    created["approval letters"] += 1
+    confirmed = log["confirm"][0]
+    held = timezone.localdate(confirmed) + timedelta(days=35)
+    KickoffReport.objects.create(project=project, held_on=held, experts=KICKOFF_EXPERTS,
+                                 report="开题论证专家一致认为，本课题研究目标明确，研究设计科学合理，同意开题。",
+                                 submitted_at=confirmed + timedelta(days=38), submitted_by=project.pi)
+    created["kick-off reports"] += 1
+    decisions = dict(zip(("pass_midterm", "fail_midterm"), ("pass", "fail")))
+    for moment in log.get("submit_midterm", []):
+        decided = next(((name, m) for name in decisions for m in log.get(name, []) if m > moment), None)
+        MidtermReport.objects.create(
+            project=project, progress="已完成文献梳理和两地实地调研，形成调研报告初稿。",
+            outputs_so_far="发表阶段性论文1篇。", problems="部分调研数据尚待补充。", plan="下一阶段完成模型构建与实践检验。",
+            submitted_at=moment, decision=decisions[decided[0]] if decided else "",
+            decided_at=decided[1] if decided else None,
+            decided_by=User.objects.get(username="secretary") if decided else None,
+            decision_reason="" if not decided or decided[0] == "pass_midterm" else "研究进度明显滞后，限期整改。",
+        )
+        created["mid-term reports"] += 1
+    if log.get("submit_completion"):
+        _completion_records(project, log, created)
+        if project.state == "completed":
+            issue_certificate(project, now=project.closed_at)
+            build_completion_documents(project.pk)
+            created["certificates"] += 1
+
+
+def _completion_records(project, log, created):
+    from projects.models import CompletionReport, CompletionState, Output
+
+    focus = project.title.removesuffix("研究")
+    for order, (kind, title, venue, issue, pages) in enumerate(DEMO_OUTPUTS):
+        Output.objects.create(project=project, kind=kind, title=title.format(focus=focus, title=project.title),
+                              authors=project.pi.real_name + "等", venue=venue, year=log["submit_completion"][0].year,
+                              volume_issue=issue, pages=pages, order=order)
+    appraisals = log.get("appraise", [])
+    for attempt, moment in enumerate(log["submit_completion"], start=1):
+        appraised = next((m for m in appraisals if m > moment), None)
+        last = attempt == len(log["submit_completion"])
+        grade = (project.grade if last and project.grade else "fail") if appraised else ""
+        CompletionReport.objects.create(
+            project=project, attempt=attempt,
+            state=CompletionState.APPRAISED if appraised else CompletionState.ACCEPTED,
+            work_report="课题组按计划完成了各项研究任务，形成系列研究成果。",
+            summary_report=f"本成果围绕{focus}，系统分析了现状与问题，构建了实施框架，提出了推进策略与政策建议。",
+            self_assessment="研究目标基本实现，成果具有一定的理论价值与实践意义。",
+            submitted_at=moment, endorsed_at=moment + timedelta(days=3), checked_at=moment + timedelta(days=8),
+            grade=grade, appraised_at=appraised,
+        )
+        created["completion reports"] += 1
+    from archive.tasks import sync_record
+
+    sync_record(project.pk, index=False)

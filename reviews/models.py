@@ -432,7 +432,7 @@ class Meeting(MeetingWorkflow, ProtectedStateModel):
 
 
 class VoteChoice(models.TextChoices):
-    APPROVE = "approve", _("Approve")  # 同意
+    APPROVE = "approve", pgettext_lazy("vote", "Approve")  # 同意
     REJECT = "reject", _("Reject")  # 不同意
     ABSTAIN = "abstain", _("Abstain")  # 弃权
 
@@ -453,7 +453,7 @@ class Vote(models.Model):
 
 
 class DecisionOutcome(models.TextChoices):
-    APPROVE = "approve", _("Approve")  # 拟立项
+    APPROVE = "approve", pgettext_lazy("decision", "Approve")  # 拟立项
     DECLINE = "decline", _("Decline")  # 不予立项
 
 

@@ -56,13 +56,13 @@ class MaterialsForm(forms.Form):
 
 class OutputForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Type"), choices=OutputType.choices, required=False)
-    title = forms.CharField(label=gettext_lazy("Title"), required=False)
+    title = forms.CharField(label=gettext_lazy("Title of the output"), required=False)
     authors = forms.CharField(label=gettext_lazy("Authors"), required=False)
     venue = forms.CharField(label=gettext_lazy("Journal, publisher or adopting body"), required=False)
     year = forms.CharField(label=gettext_lazy("Year"), required=False, widget=forms.TextInput(attrs={"size": 5}))
     volume_issue = forms.CharField(label=gettext_lazy("Volume (issue)"), required=False,
                                    widget=forms.TextInput(attrs={"size": 8}))
-    pages = forms.CharField(label=gettext_lazy("Pages"), required=False, widget=forms.TextInput(attrs={"size": 8}))
+    pages = forms.CharField(label=gettext_lazy("Page numbers"), required=False, widget=forms.TextInput(attrs={"size": 8}))
     identifier = forms.CharField(label=gettext_lazy("ISBN, ISSN or DOI"), required=False)
     award_level = forms.CharField(label=gettext_lazy("Award and level"), required=False)
 

@@ -129,7 +129,7 @@ def test_sweep_warns_each_pi_once_per_kind(cases, mailoutbox, django_capture_on_
     assert sorted(m.to[0] for m in mailoutbox) == sorted(
         cases[name].pi.email for name in ("ended", "no_kickoff", "no_midterm"))
     notes = Notification.objects.filter(user=cases["ended"].pi)
-    assert notes.count() == 1 and "End date passed" in notes.get().subject
+    assert notes.count() == 1 and "课题已到期" in notes.get().subject  # in the PI's language (the site's: Chinese)
     assert notes.get().link.endswith(reverse("project-detail", args=[cases["ended"].pk]))
 
     with django_capture_on_commit_callbacks(execute=True):

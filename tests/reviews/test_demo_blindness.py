@@ -62,3 +62,23 @@ def test_the_demo_round_gives_expert1_real_work(client):
     client.force_login(expert1.user)
     page = client.get("/review/").content.decode()
     assert open_work.first().token in page
+
+
+def test_the_demo_shows_the_decision_and_the_life_after_it():
+    """The 2023 call carries its meeting, notice, letters and the records of every later stage."""
+    from projects.models import CompletionReport, KickoffReport, MidtermReport, Objection, ProjectDocument
+    from reviews.models import Meeting, StagedDecision
+
+    call_command("load_demo", stdout=StringIO())
+    meeting = Meeting.objects.get(call__year=2023)
+    assert meeting.state == "released" and meeting.present.count() == 5
+    approved = Project.objects.filter(call__year=2023, log__transition="approve").distinct()
+    assert StagedDecision.objects.filter(meeting=meeting, outcome="approve").count() == approved.count()
+    assert set(Objection.objects.values_list("state", flat=True)) == {"upheld", "dismissed"}
+    confirmed = Project.objects.filter(call__year=2023, number__isnull=False)
+    assert ProjectDocument.objects.filter(kind="approval_letter").count() == confirmed.count()
+    assert KickoffReport.objects.count() == confirmed.count() and MidtermReport.objects.exists()
+    completed = Project.objects.filter(call__year=2023, state="completed")
+    assert completed.exists() and all(p.certificate_number for p in completed)
+    assert ProjectDocument.objects.filter(kind="certificate").count() == completed.count()
+    assert CompletionReport.objects.filter(grade="fail").exists()  # the project that passed at the second try
