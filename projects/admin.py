@@ -104,10 +104,15 @@ class StepsAdminMixin:
     def _admin_url(self, view, *args):
         return reverse(f"admin:{self._url_name(view)}", args=args, current_app=self.admin_site.name)
 
+    def own_page_of(self, obj, name):
+        """The page where step ``name`` is taken with what it needs (a checklist, a report, the
+        meeting's votes), or None when the admin's confirmation form is enough."""
+        return None
+
     def step_buttons(self, request, obj):
         """[(label, url)] of the steps ``request.user`` may take on ``obj`` now."""
         return [
-            (step_label(self.model, name), self._admin_url("step", quote(obj.pk), name))
+            (step_label(self.model, name), self.own_page_of(obj, name) or self._admin_url("step", quote(obj.pk), name))
             for name in available_transitions(obj, request.user)
         ]
 
@@ -128,6 +133,10 @@ class StepsAdminMixin:
             raise Http404(gettext("This record does not exist."))
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
+        own_page = self.own_page_of(obj, name)
+        if own_page:
+            messages.info(request, gettext("Take this step on its own page."))
+            return HttpResponseRedirect(own_page)
         change_url = self._admin_url("change", quote(obj.pk))
         label = step_label(self.model, name)
 
@@ -258,6 +267,11 @@ PROJECT_READONLY = ["state", *_not_editable(Project)]
 
 @admin.register(Project)
 class ProjectAdmin(StepsAdminMixin, admin.ModelAdmin):
+    def own_page_of(self, obj, name):
+        from .views.project import OWN_PAGE_STEPS, own_page_url
+
+        return own_page_url(OWN_PAGE_STEPS[name], obj) if name in OWN_PAGE_STEPS else None
+
     list_display = ["number", "receipt_number", "title", "call_class", "pi", "institution", "state"]
     list_display_links = ["number", "receipt_number", "title"]
     list_filter = ["call", "call_class", "state", "institution"]

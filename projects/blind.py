@@ -7,6 +7,7 @@ built by one function, ``blind_dossier``, that reads only the anonymous fields
 of a project. A field that is not here cannot be printed by mistake.
 """
 
+import re
 from dataclasses import dataclass
 
 from .models import OutputKind, ResearchType
@@ -37,6 +38,15 @@ OUTPUT_FORM_LABELS = {
     OutputKind.OTHER: "其他",
 }
 FREE_TOPIC = "自选课题"
+
+# The mid-term report (中期报告) as the mid-term round's experts read it, in this order.
+MIDTERM_SECTIONS = (
+    ("progress", "研究进展"),
+    ("outputs_so_far", "阶段性成果"),
+    ("problems", "存在问题"),
+    ("plan", "下一步计划"),
+)
+MASK = "***"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +80,10 @@ class BlindDossier:
     # At the completion appraisal (结题鉴定): the summary report of the materials, the anonymous
     # copy that passed the formal check's identity scan. Empty at the other stages.
     completion_summary: str = ""
+    # At the mid-term review round (中期检查): the latest mid-term report, its four parts under their
+    # headings, with every identity term of the team replaced by ***. Empty at the other stages.
+    # (Not "midterm_…": the field-name test would read "id" in it.)
+    interim_summary: str = ""
 
     @property
     def argument_length(self):
@@ -81,7 +95,8 @@ def blind_dossier(project, stage="application"):
     """The ``BlindDossier`` of ``project``, read from its anonymous part alone.
 
     At the completion stage the anonymous copy of the latest checked completion
-    materials is added (never the work report, the outputs' authors or the files).
+    materials is added (never the work report, the outputs' authors or the files);
+    at the mid-term stage the latest mid-term report, anonymised (never its file).
     """
     call, call_class, topic = project.call, project.call_class, project.guide_topic
     return BlindDossier(
@@ -100,9 +115,44 @@ def blind_dossier(project, stage="application"):
             for output in project.planned_outputs.all()
         ),
         completion_summary=_completion_summary(project) if stage == "completion" else "",
+        interim_summary=_interim_summary(project) if stage == "midterm" else "",
     )
 
 
 def _completion_summary(project):
     report = project.completion_reports.filter(state__in=("accepted", "appraised")).order_by("-attempt").first()
     return report.summary_report if report is not None else ""
+
+
+def _interim_summary(project):
+    """The latest mid-term report as one text under its headings, anonymised.
+
+    Mid-term reports are written by the PI for the secretariat and never pass an
+    identity check, so the names, units and places of the team (and the
+    project's numbers and the PI's contacts) are masked here before an expert
+    can read them.
+    """
+    from .identity import identity_terms
+
+    report = project.midterm_reports.order_by("-submitted_at", "-pk").first()
+    if report is None:
+        return ""
+    text = "\n\n".join(
+        f"【{heading}】\n{(getattr(report, name) or '').strip() or '无'}" for name, heading in MIDTERM_SECTIONS
+    )
+    pi = project.pi
+    extra = (project.number, project.receipt_number, pi.email, pi.phone)
+    return anonymised(text, [*identity_terms(project), *extra])
+
+
+def anonymised(text, terms):
+    """``text`` with every occurrence of each of ``terms`` replaced by ***.
+
+    Longer terms are replaced first (华东师范大学 before 华东) and letters match
+    whatever their case; empty terms are ignored.
+    """
+    terms = sorted({term.strip() for term in terms if term and term.strip()}, key=len, reverse=True)
+    if not terms or not text:
+        return text or ""
+    pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
+    return pattern.sub(MASK, text)

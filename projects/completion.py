@@ -18,7 +18,8 @@ The road, with its two machines (``workflow.ProjectWorkflow`` and ``CompletionWo
 3. The appraisal (结题鉴定): a review round of stage ``completion`` (``create_completion_round``
    takes only materials that passed the formal check), whose experts grade with the
    completion form; ``panel_grade`` is the grade most of them gave (a tie goes to the
-   lower grade). ``record_appraisal`` records it on the report and runs the project's
+   lower grade). The panel decides: ``record_appraisal`` records that grade (never a typed one,
+   and not without a round) on the report and runs the project's
    ``appraise``: a pass completes the project and ``issue_certificate`` gives the
    certificate number; 不合格 sends it back to work once, a second 不合格 revokes it.
 4. After the commit the 结题鉴定意见表 and the 结题证书 are built
@@ -46,6 +47,7 @@ from . import access
 from .models import CompletionReport, Grade, Output, OutputType, Project
 from .rules import rule
 from .services import TransitionRefused, perform, refusals_by_rule
+from .uploads import files_removed_on_failure
 from .workflow import CompletionState, ProjectState
 
 # The grades from the lowest up: a tie between the panel's grades goes to the lower one.
@@ -203,7 +205,7 @@ def submit_completion(project, *, by, work_report, summary_report, self_assessme
     problems += output_problems + avoid_problems + file_problems
     if problems:
         raise TransitionRefused(problems)
-    with _file_removed_on_failure() as stored:
+    with files_removed_on_failure() as stored:
         with transaction.atomic():
             locked = Project.objects.select_for_update().get(pk=project.pk)
             attempt = (locked.completion_reports.aggregate(last=Max("attempt"))["last"] or 0) + 1
@@ -241,7 +243,7 @@ def correct_completion(report, *, by, work_report, summary_report, self_assessme
     problems += output_problems + avoid_problems + file_problems
     if problems:
         raise TransitionRefused(problems)
-    with _file_removed_on_failure() as stored:
+    with files_removed_on_failure() as stored:
         with transaction.atomic():
             locked = CompletionReport.objects.select_for_update().get(pk=report.pk)
             old_file = locked.anonymous_file.name if prepared else None
@@ -260,26 +262,12 @@ def correct_completion(report, *, by, work_report, summary_report, self_assessme
     return report
 
 
-class _file_removed_on_failure:
-    """Files written to storage are not part of the transaction: remove them when it fails."""
-
-    def __enter__(self):
-        self.names = []
-        return self.names
-
-    def __exit__(self, kind, error, traceback):
-        if error is not None:
-            for name in self.names:
-                _delete_file(name)
-        return False
-
-
 def _store(report, prepared, stored):
     if prepared is None:
         return
     report.anonymous_file.save(f"copy{prepared.extension}", ContentFile(prepared.data), save=False)
     report.anonymous_file_name = prepared.name
-    stored.append(report.anonymous_file.name)
+    stored.add(report.anonymous_file)
 
 
 def _delete_file(name):
@@ -363,22 +351,23 @@ def panel_grade(round_, project):
     return grade_of_counts(counts, rule("MIN_VALID_REVIEWS", round_.call_class))
 
 
-def record_appraisal(report, *, by, grade=None, now=None, reason=""):
-    """鉴定结论: record the grade on the materials and appraise the project, in one transaction.
+def record_appraisal(report, *, by, now=None, reason=""):
+    """鉴定结论: record the panel's grade on the materials and appraise the project, in one transaction.
 
-    ``grade`` None takes the panel's result from the completion round of this attempt. A pass
-    completes the project and issues its certificate number; 不合格 sends it back to work (the PI
-    revises and submits a new attempt), a second 不合格 revokes it (撤项). The documents follow
-    after the commit.
+    The panel decides (专家组鉴定): the grade is always ``panel_grade`` of the completion round of
+    this attempt; without such a round, or with too few valid reviews, the appraisal is refused
+    (run the appraisal round first). The secretariat records it and may add a remark (``reason``).
+    A pass completes the project and issues its certificate number; 不合格 sends it back to work
+    (the PI revises and submits a new attempt), a second 不合格 revokes it (撤项). The documents
+    follow after the commit.
     """
     now = now or timezone.now()
     report = CompletionReport.objects.select_related("project__call_class").get(pk=report.pk)
-    if grade in (None, ""):
-        problems = [m for guard, m in refusals_by_rule(report, "record_appraisal", by=by, now=now, grade="pass")
-                    if not guard]
-        if problems:
-            raise TransitionRefused(problems)
-        grade = _panel_result_or_refuse(report)
+    problems = [m for guard, m in refusals_by_rule(report, "record_appraisal", by=by, now=now, grade="pass")
+                if not guard]
+    if problems:
+        raise TransitionRefused(problems)
+    grade = _panel_result_or_refuse(report)
     with transaction.atomic():
         perform(report, "record_appraisal", by=by, reason=reason, now=now, grade=grade)
         project = perform(report.project, "appraise", by=by, reason=reason, now=now, grade=grade)
@@ -394,8 +383,8 @@ def _panel_result_or_refuse(report):
     round_ = appraisal_round(report)
     if round_ is None:
         raise TransitionRefused([_(
-            "No appraisal round has reviewed these materials yet. Create a completion round and wait for "
-            "its reviews, or choose the grade."
+            "No appraisal round has reviewed these materials yet. Run the appraisal round first: create a "
+            "completion round and wait for its reviews; the panel's grade decides."
         )])
     reviews = panel_reviews(round_, report.project)
     needed = rule("MIN_VALID_REVIEWS", round_.call_class)
@@ -404,7 +393,7 @@ def _panel_result_or_refuse(report):
         graded = sum(grade_counts(reviews).values())
         raise TransitionRefused([_(
             "The round “%(round)s” has %(n)d valid reviews of this project; the panel's grade needs "
-            "%(needed)d. Wait for the reviews or choose the grade."
+            "%(needed)d. Wait for the reviews."
         ) % {"round": round_.name, "n": graded, "needed": needed}])
     return grade
 

@@ -228,6 +228,9 @@ def _anonymous_document(dossier, form=None):
     if dossier.completion_summary:
         kit.heading(doc, "结题成果摘要（匿名）", level=1)
         kit.paragraphs(doc, dossier.completion_summary)
+    if dossier.interim_summary:
+        kit.heading(doc, "中期报告（匿名）", level=1)
+        kit.paragraphs(doc, dossier.interim_summary)
     if dossier.planned_outputs:
         kit.heading(doc, "预期成果形式", level=2)
         kit.grid_table(doc, ["成果形式", "成果名称"], [list(pair) for pair in dossier.planned_outputs],

@@ -308,6 +308,37 @@ def grade_given(project, ctx):
 
 
 @guard
+def completion_within_period(project, ctx):
+    """Completion is requested within the period (结题在研究期限内申请): by the end date, which an
+    approved extension (延期) has already moved.
+
+    A project sent back by a first 不合格 (``appraisal_failures`` ≥ 1) may submit its
+    revised materials after the end date: until ``RECTIFICATION_MONTHS`` months after
+    the failed appraisal (the latest ``CompletionReport.appraised_at``), or until the
+    end date when that is later. A project without an end date is not held back.
+    """
+    if project.end_date is None:
+        return None
+    today = timezone.localdate(ctx.now)
+    if project.appraisal_failures:
+        failed = (project.completion_reports.filter(appraised_at__isnull=False)
+                  .order_by("-appraised_at").values_list("appraised_at", flat=True).first())
+        if failed is not None:
+            months = rule("RECTIFICATION_MONTHS", project.call_class)
+            until = max(project.end_date, timezone.localdate(failed) + relativedelta(months=months))
+            if today > until:
+                return _("The revised completion materials were due by %(date)s (%(n)d months after the failed "
+                         "appraisal); the secretariat decides what happens to the project.") % {
+                    "date": until.isoformat(), "n": months}
+            return None
+    if today > project.end_date:
+        return _("The project ended on %(date)s: completion is applied for within the period. Ask the "
+                 "secretariat; an extension must be requested before the end date.") % {
+            "date": project.end_date.isoformat()}
+    return None
+
+
+@guard
 def completion_is_complete(report, ctx):
     """The work report, the summary (the experts' anonymous copy) and the self-assessment, and one output."""
     missing = [label for label, value in (
@@ -393,10 +424,13 @@ def member_change_is_allowed(change, ctx):
 
 @guard
 def change_has_content(change, ctx):
-    """Each kind of change names what changes."""
+    """Each kind of change names what changes; a PI change without a successor is "the PI cannot
+    continue" and revokes the project when approved (see ``services.apply_change``)."""
     kind = change.kind
-    if kind == "pi" and not change.new_pi_id:
-        return _("Name the new PI.")
+    if kind == "pi" and not change.new_pi_id and change.project.state != "active":
+        # A PI change without a successor means 撤项 (revoke_project), which runs from ``active`` only.
+        return _("Without a successor the project is revoked (撤项), which is possible only while it is under "
+                 "way, not during its mid-term check.")
     if kind == "pi" and change.new_pi_id == change.project.pi_id:
         return _("The new PI is the current PI.")
     if kind == "content" and not (change.new_title or change.new_content):

@@ -30,6 +30,7 @@ from . import access
 from . import letters  # importing it registers the letter's Celery task
 from .models import Call, Objection, ObjectionState, Project
 from .services import TransitionRefused, perform
+from .uploads import files_removed_on_failure
 from .workflow import ProjectState
 
 # A client may send this many objections per hour (counted in the database, so that
@@ -244,7 +245,7 @@ def submit_objection(project, *, name, contact, text, upload=None, client_id, no
     if errors:
         raise ObjectionRefused(errors)
     info, data = _inspected_file(upload)
-    with transaction.atomic():
+    with files_removed_on_failure() as stored, transaction.atomic():
         # The call's row serialises the objections of one notice, so that the client's count
         # is exact; the project's row (which a confirmation or a drop also locks) keeps the
         # state and the period as read here until the objection is stored.
@@ -262,6 +263,7 @@ def submit_objection(project, *, name, contact, text, upload=None, client_id, no
         if data is not None:
             objection.file_name = upload.name[:200]
             objection.file.save(f"objection{info.extension}", ContentFile(data), save=False)
+            stored.add(objection.file)
         objection.save()
     return objection
 

@@ -80,6 +80,10 @@ def perform(obj, name, *, by, reason="", now=None, **params):
     try:
         with transaction.atomic():
             record = model.objects.select_for_update().get(pk=obj.pk)
+            if isinstance(record, ChangeRequest):
+                # The change rules read the project (extension_count, end_date, state): lock its row
+                # before they run, so that two approvals cannot both pass on the same old values.
+                record.project = Project.objects.select_for_update().get(pk=record.project_id)
             messages = refusals(record, name, by=by, reason=reason, now=now, **params)
             if messages:
                 raise TransitionRefused(messages)
@@ -151,7 +155,9 @@ def request_change(project, kind, *, by, explanation, now=None, **fields):
         raise TransitionRefused(messages)
     with transaction.atomic():
         change.save()
-        _write_log(change, "request", "", by, explanation, now)
+        log = _write_log(change, "request", "", by, explanation, now)
+        # Like every step: the people concerned (the unit) are told after the commit.
+        transaction.on_commit(partial(_schedule_side_effects, log.pk, log.project_id, "request"))
     return change
 
 
@@ -172,6 +178,12 @@ def apply_change(change, *, by, now):
             Member(project=project, order=start + i, **{k: person.get(k, "") for k in ("name", "title", "unit", "task")})
             for i, person in enumerate(plan.get("add", []))
         )
+    elif kind == "pi" and not change.new_pi_id:
+        # The PI cannot continue and no one takes over: the project is revoked (撤项), in this
+        # transaction, with its own log row; the request's explanation is the reason.
+        project.save()
+        perform(project, "revoke_project", by=by, reason=change.explanation, now=now)
+        return
     elif kind == "pi":
         project.pi_id = change.new_pi_id
     elif kind == "content":

@@ -7,6 +7,7 @@ refusal leaves neither behind.
 """
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -30,6 +31,7 @@ from .models import (
 )
 from .rules import rule
 from .services import TransitionRefused, perform, refusals
+from .uploads import delete_stored_file, files_removed_on_failure
 from .workflow import ChangeState, ProjectState
 
 # The mid-term report is due by this fraction of the project's period (中期 = the middle).
@@ -69,12 +71,18 @@ def _read_upload(upload, problems):
     return data, info.extension
 
 
-def _store_file(record, checked, upload, *, file_field="file", name_field="file_name"):
+def _store_file(record, checked, upload, stored, *, file_field="file", name_field="file_name"):
+    """Store the checked upload on ``record`` (not saved); ``stored`` (``files_removed_on_failure``)
+    removes it again when the transaction fails. Returns the name of the file it replaces, or ""."""
     if checked is None:
-        return
+        return ""
     data, extension = checked
-    getattr(record, file_field).save(f"upload{extension}", ContentFile(data), save=False)
+    field_file = getattr(record, file_field)
+    replaced = field_file.name or ""
+    field_file.save(f"upload{extension}", ContentFile(data), save=False)
+    stored.add(field_file)
     setattr(record, name_field, upload.name[:200])
+    return replaced
 
 
 # ---- kick-off (开题) -------------------------------------------------------------------------
@@ -116,15 +124,18 @@ def record_kickoff(project, *, by, held_on, experts, report, upload=None, now=No
     checked = _read_upload(upload, problems)
     if problems:
         raise TransitionRefused(problems)
-    with transaction.atomic():
+    with files_removed_on_failure() as stored, transaction.atomic():
         kickoff = existing or KickoffReport(project=project)
         kickoff.held_on = held_on
         kickoff.experts = experts.strip()
         kickoff.report = report.strip()
         kickoff.submitted_at = now
         kickoff.submitted_by = by
-        _store_file(kickoff, checked, upload)
+        replaced = _store_file(kickoff, checked, upload, stored)
         kickoff.save()
+        if replaced:
+            # The corrected kick-off's new file replaces the old one: delete it once the new one is in.
+            transaction.on_commit(partial(delete_stored_file, kickoff.file.storage, replaced))
     return kickoff
 
 
@@ -148,7 +159,7 @@ def submit_midterm(project, *, by, progress, outputs_so_far, problems, plan, upl
     checked = _read_upload(upload, messages)
     if messages:
         raise TransitionRefused(messages)
-    with transaction.atomic():
+    with files_removed_on_failure() as stored, transaction.atomic():
         perform(project, "submit_midterm", by=by, now=now)
         report = MidtermReport(
             project=project,
@@ -158,7 +169,7 @@ def submit_midterm(project, *, by, progress, outputs_so_far, problems, plan, upl
             plan=plan.strip(),
             submitted_at=now,
         )
-        _store_file(report, checked, upload)
+        _store_file(report, checked, upload, stored)
         report.save()
     return report
 
@@ -184,19 +195,29 @@ def decide_midterm(project, *, by, decision, reason="", rectification_deadline=N
         if rectification_deadline is not None and rectification_deadline <= _today(now):
             messages.append(_("The rectification deadline must be a day after today."))
         params["rectification_deadline"] = rectification_deadline
-    messages += refusals(project, step, by=by, reason=reason, now=now, **params)
+    given, project = project, Project.objects.get(pk=project.pk)
     report = latest_midterm(project)
-    if report is None and project.state == ProjectState.MIDTERM_REVIEW:
-        messages.append(_("There is no mid-term report to decide on."))
+    if project.state != ProjectState.MIDTERM_REVIEW:
+        # Only a mid-term check under way is decided: a decided report is never rewritten, and an
+        # active project is ended by ``terminate`` (or a change request), not by a mid-term decision.
+        from .services import step_label
+
+        raise TransitionRefused([_("“%(step)s” is not possible while the record is “%(state)s”.") % {
+            "step": step_label(Project, step), "state": project.get_state_display()}])
+    if report is None or report.decision:
+        raise TransitionRefused([_("There is no mid-term report waiting for a decision.")])
+    messages += refusals(project, step, by=by, reason=reason, now=now, **params)
     if access.is_secretariat(project, by) and open_midterm_rounds(project).exists():
         messages.append(_("A mid-term review round with this project is still running; close it before deciding."))
     if messages:
         raise TransitionRefused(messages)
     with transaction.atomic():
         perform(project, step, by=by, reason=reason, now=now, **params)
-        MidtermReport.objects.filter(pk=report.pk).update(
+        # perform locked the project in midterm_review: no other decision can be under way.
+        MidtermReport.objects.filter(pk=report.pk, decision="").update(
             decision=decision, decision_reason=reason, decided_at=now, decided_by=by
         )
+    given.refresh_from_db()
     report.refresh_from_db()
     return report
 

@@ -891,3 +891,36 @@ def extract_text_parts(content_type: str, data: bytes) -> list[tuple[str, str]]:
     if content_type in (PNG, JPEG):
         return []
     raise ValueError(f"no text extraction for {content_type!r}")
+
+
+# ---- storing: files are not part of the transaction ---------------------------------------------
+
+
+class files_removed_on_failure:
+    """Files written to storage do not roll back with the transaction: remove those stored in the block
+    when it fails (a refusal, a database error), so that no orphan file stays behind.
+
+    ``with files_removed_on_failure() as stored: ... field_file.save(...); stored.add(field_file)``.
+    Put it *outside* ``transaction.atomic()``, so that a failure of the commit itself is covered.
+    """
+
+    def __enter__(self):
+        self.files = []
+        return self
+
+    def add(self, field_file):
+        """Remember a file just saved (a ``FieldFile``): its storage and its name at this moment."""
+        if field_file and field_file.name:
+            self.files.append((field_file.storage, field_file.name))
+
+    def __exit__(self, kind, error, traceback):
+        if error is not None:
+            for storage, name in self.files:
+                storage.delete(name)
+        return False
+
+
+def delete_stored_file(storage, name):
+    """Delete a replaced file (call it on commit: the new one is then safely in place)."""
+    if name:
+        storage.delete(name)

@@ -199,7 +199,13 @@ class ProjectWorkflow:
             timezone.localdate(ctx.now) + relativedelta(months=rule("RECTIFICATION_MONTHS", self.call_class))
         )
 
-    @transition(field="state", source=S.ACTIVE, target=S.COMPLETION_REVIEW, permission=access.is_pi)
+    @transition(
+        field="state",
+        source=S.ACTIVE,
+        target=S.COMPLETION_REVIEW,
+        permission=access.is_pi,
+        conditions=[g.completion_within_period],
+    )
     def submit_completion(self):
         """申请结题: the PI submits the completion materials."""
         self.completion_submitted_at = context_of(self).now

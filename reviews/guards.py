@@ -146,16 +146,29 @@ def decisions_staged(meeting, ctx):
 
 @guard
 def approvals_within_quota(meeting, ctx):
-    """Approvals within each class's quota (立项数不超过限额)."""
+    """Approvals within each class's quota (立项数不超过限额), counting the approvals released by earlier
+    meetings of the call (see ``reviews.meetings.released_approvals``)."""
     from django.db.models import Count, Q
+
+    from .meetings import released_approvals
 
     problems = []
     classes = meeting.call.classes.annotate(
         approved=Count("projects__staged_decisions", filter=Q(projects__staged_decisions__meeting=meeting,
-                                                               projects__staged_decisions__outcome="approve"))
+                                                               projects__staged_decisions__outcome="approve",
+                                                               projects__staged_decisions__released_at__isnull=True))
     )
     for call_class in classes:
-        if call_class.quota and call_class.approved > call_class.quota:
-            problems.append(_("Class %(code)s: %(n)s approvals staged, the quota is %(quota)s.")
-                            % {"code": call_class.code, "n": call_class.approved, "quota": call_class.quota})
+        if not call_class.quota:
+            continue
+        earlier = released_approvals(call_class, exclude_meeting=meeting)
+        if call_class.approved + earlier > call_class.quota:
+            if earlier:
+                problems.append(_("Class %(code)s: %(n)s approvals staged and %(earlier)s released by earlier "
+                                  "meetings, the quota is %(quota)s.")
+                                % {"code": call_class.code, "n": call_class.approved, "earlier": earlier,
+                                   "quota": call_class.quota})
+            else:
+                problems.append(_("Class %(code)s: %(n)s approvals staged, the quota is %(quota)s.")
+                                % {"code": call_class.code, "n": call_class.approved, "quota": call_class.quota})
     return " ".join(problems) or None

@@ -15,6 +15,13 @@ The two-thirds rule (三分之二)
     missing vote counts as not approving (5 present: 4 approvals recommend, 3
     do not; 3 present: 2 recommend).
 
+Standing aside (回避)
+    A member present who is the PI of a proposal, one of its team (``Member.user``)
+    or of the PI's unit (``User.institution`` is the project's institution) does not
+    vote on it: ``cast_vote`` refuses, the page shows "not voting (回避)", and the
+    member is left out of that proposal's base: the two thirds are of the members
+    present who may vote on it (5 present, 1 standing aside: 3 of 4 recommend).
+
 Staging and release (公布立项结果)
     The secretariat stages a decision per proposal: approve (only a recommended
     one, never beyond the class quota) or decline (any reviewed proposal of the
@@ -35,7 +42,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -100,8 +106,9 @@ class Tally:
     approve: int
     reject: int
     abstain: int
-    present: int
+    present: int  # the base: the members present who may vote on this proposal
     needed: int
+    recused: int = 0  # members present standing aside (回避), not in ``present``
 
     @property
     def cast(self):
@@ -200,6 +207,48 @@ def is_present(meeting, user):
     return user.is_authenticated and user.is_active and meeting.present.filter(pk=user.pk).exists()
 
 
+def recused_members(meeting, projects):
+    """{project_id: {user ids}}: the members present who stand aside (回避) on each of ``projects``.
+
+    The PI, the team members with an account (``Member.user``) and the members of
+    the PI's unit (the project's institution). Two queries, whatever the number.
+    """
+    from projects.models import Member
+
+    projects = list(projects)
+    present = list(meeting.present.values_list("pk", "institution_id"))
+    team = {}
+    for project_id, user_id in Member.objects.filter(
+        project__in=[p.pk for p in projects], user__isnull=False
+    ).values_list("project_id", "user_id"):
+        team.setdefault(project_id, set()).add(user_id)
+    result = {}
+    for project in projects:
+        own = team.get(project.pk, set())
+        result[project.pk] = {
+            user_id for user_id, institution_id in present
+            if user_id == project.pi_id or user_id in own
+            or (institution_id is not None and institution_id == project.institution_id)
+        }
+    return result
+
+
+def recusal_problem(project, member):
+    """The message when ``member`` must stand aside (回避) on ``project``, else None."""
+    from projects.models import Member
+
+    if member.pk == project.pi_id:
+        return _("You are the PI of %(proposal)s: you stand aside (回避) and do not vote on it.") % {
+            "proposal": proposal_label(project)}
+    if Member.objects.filter(project=project, user=member).exists():
+        return _("You are a member of the team of %(proposal)s: you stand aside (回避) and do not vote on it.") % {
+            "proposal": proposal_label(project)}
+    if member.institution_id is not None and member.institution_id == project.institution_id:
+        return _("You belong to the unit of the PI of %(proposal)s: you stand aside (回避) and do not vote on it.") % {
+            "proposal": proposal_label(project)}
+    return None
+
+
 def cast_vote(meeting, project, member, choice, *, now=None):
     """Record (or change) ``member``'s vote on ``project``; raises ``TransitionRefused``."""
     now = now or timezone.now()
@@ -212,6 +261,8 @@ def cast_vote(meeting, project, member, choice, *, now=None):
         problems.append(_("Choose approve, reject or abstain."))
     if project.call_id != meeting.call_id or _shortlisted_row(meeting, project) is None:
         problems.append(_("%(proposal)s is not on the meeting's shortlist.") % {"proposal": proposal_label(project)})
+    elif member.is_authenticated and (problem := recusal_problem(project, member)):
+        problems.append(problem)
     if problems:
         raise TransitionRefused(problems)
     vote, _created = Vote.objects.update_or_create(
@@ -226,26 +277,36 @@ def votes_of(meeting, member):
 
 
 def tally(meeting, agendas=None):
-    """[Tally] of every proposal on the meeting's shortlists, class by class in ranking order."""
+    """[Tally] of every proposal on the meeting's shortlists, class by class in ranking order.
+
+    Each proposal's base is the members present less those standing aside on it
+    (回避, ``recused_members``); their votes, if any, are not counted.
+    """
     agendas = agenda(meeting) if agendas is None else agendas
     present_ids = set(meeting.present.values_list("pk", flat=True))
+    recused = recused_members(meeting, [row.project for class_ in agendas for row in class_.shortlisted])
     counts = {}
     rows = (
         Vote.objects.filter(meeting=meeting, member_id__in=present_ids)
-        .values("project_id", "choice")
-        .annotate(n=Count("pk"))
+        .values("project_id", "member_id", "choice")
     )
     for row in rows:
-        counts.setdefault(row["project_id"], {})[row["choice"]] = row["n"]
+        if row["member_id"] in recused.get(row["project_id"], ()):
+            continue
+        votes = counts.setdefault(row["project_id"], {})
+        votes[row["choice"]] = votes.get(row["choice"], 0) + 1
     result = []
     for class_ in agendas:
-        needed = approvals_needed(len(present_ids), approval_fraction(class_.call_class))
+        fraction = approval_fraction(class_.call_class)
         for row in class_.shortlisted:
             votes = counts.get(row.project.pk, {})
+            standing_aside = len(recused.get(row.project.pk, ()))
+            base = len(present_ids) - standing_aside
             result.append(Tally(
                 project=row.project, call_class=class_.call_class, rank=row.rank,
                 approve=votes.get(VoteChoice.APPROVE, 0), reject=votes.get(VoteChoice.REJECT, 0),
-                abstain=votes.get(VoteChoice.ABSTAIN, 0), present=len(present_ids), needed=needed,
+                abstain=votes.get(VoteChoice.ABSTAIN, 0), present=base,
+                needed=approvals_needed(base, fraction), recused=standing_aside,
             ))
     return result
 
@@ -315,13 +376,36 @@ def _staging_problems(meeting, project, by):
     return problems
 
 
+def released_approvals(call_class, *, exclude_meeting=None):
+    """The class's approvals already released by earlier meetings of its call (they use up the quota).
+
+    A released approval whose project was later dropped after an upheld objection
+    (公示异议成立, ``not_approved``) no longer holds a place.
+    """
+    released = StagedDecision.objects.filter(
+        project__call_class=call_class, outcome=DecisionOutcome.APPROVE, released_at__isnull=False,
+    ).exclude(project__state=ProjectState.NOT_APPROVED)
+    if exclude_meeting is not None:
+        released = released.exclude(meeting=exclude_meeting)
+    return released.values("project_id").distinct().count()
+
+
 def _quota_problem(meeting, project):
-    """The message when one more approval would exceed the class quota (立项限额), else None."""
+    """The message when one more approval would exceed the class quota (立项限额), else None.
+
+    The quota is the class's, over all the meetings of the call: the approvals
+    released by earlier meetings count with the ones staged at this meeting.
+    """
     call_class = project.call_class
     staged = (StagedDecision.objects.filter(meeting=meeting, outcome=DecisionOutcome.APPROVE,
-                                            project__call_class=call_class)
+                                            project__call_class=call_class, released_at__isnull=True)
               .exclude(project=project).count())
-    if call_class.quota and staged + 1 > call_class.quota:
+    released = released_approvals(call_class, exclude_meeting=meeting)
+    if call_class.quota and released + staged + 1 > call_class.quota:
+        if released:
+            return _("Class %(code)s has a quota of %(quota)s approvals; %(released)s were released by earlier "
+                     "meetings and %(n)s are staged here, so no further approval is possible.") % {
+                "code": call_class.code, "quota": call_class.quota, "released": released, "n": staged}
         return _("Class %(code)s has a quota of %(quota)s approvals and %(n)s are already staged; "
                  "decline one of them before approving another.") % {
             "code": call_class.code, "quota": call_class.quota, "n": staged}

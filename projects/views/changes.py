@@ -100,19 +100,27 @@ class MembersForm(ChangeForm):
 
 class PIForm(ChangeForm):
     new_pi = forms.CharField(
-        label=gettext_lazy("New PI (username or e-mail)"), max_length=254,
+        label=gettext_lazy("New PI (username or e-mail)"), max_length=254, required=False,
         help_text=gettext_lazy("The successor must have an account on this site."),
+    )
+    no_successor = forms.BooleanField(
+        label=gettext_lazy("I cannot continue and no one takes over: the project will be revoked (撤项)"),
+        required=False,
+        help_text=gettext_lazy("Once your unit and the secretariat approve, the project is revoked with your "
+                               "explanation as the reason."),
     )
 
     def clean_new_pi(self):
         value = self.cleaned_data["new_pi"].strip()
+        if not value:
+            return None
         User = get_user_model()
         user = User.objects.filter(Q(username=value) | Q(email__iexact=value), is_active=True).first()
         if user is None:
             raise forms.ValidationError(
                 _("No active user has the username or e-mail “%(value)s”. Ask the successor to register first. "
-                  "If there is no successor, the project is revoked (撤项); you may request voluntary "
-                  "termination instead.") % {"value": value}
+                  "If there is no successor, tick “I cannot continue” below: the project is then revoked (撤项).")
+                % {"value": value}
             )
         minimum = rule("MIN_PI_TITLE_LEVEL", self.project.call_class)
         if user.title_level < minimum:
@@ -122,8 +130,18 @@ class PIForm(ChangeForm):
             )
         return user
 
+    def clean(self):
+        data = super().clean()
+        new_pi, no_successor = data.get("new_pi"), data.get("no_successor")
+        if "new_pi" in data and not new_pi and not no_successor:
+            self.add_error("new_pi", _("Name the new PI, or tick “I cannot continue” if no one takes over."))
+        elif new_pi and no_successor:
+            self.add_error("no_successor", _("You named a new PI: the project goes on and is not revoked. "
+                                             "Untick “I cannot continue” or clear the new PI."))
+        return data
+
     def change_fields(self):
-        return {"new_pi": self.cleaned_data["new_pi"]}
+        return {"new_pi": None if self.cleaned_data["no_successor"] else self.cleaned_data["new_pi"]}
 
 
 class ContentForm(ChangeForm):
@@ -172,7 +190,9 @@ def summary(change):
             parts.append(_("leave: %(names)s") % {"names": "、".join(names)})
         return "; ".join(parts)
     if kind == ChangeKind.PI:
-        return _("new PI: %(name)s") % {"name": change.new_pi.display_name if change.new_pi_id else "—"}
+        if not change.new_pi_id:
+            return _("the PI cannot continue and no one takes over: the project will be revoked (撤项)")
+        return _("new PI: %(name)s") % {"name": change.new_pi.display_name}
     if kind == ChangeKind.CONTENT:
         parts = []
         if change.new_title:

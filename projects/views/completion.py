@@ -76,11 +76,10 @@ class AvoidForm(forms.Form):
 OutputFormSet = forms.formset_factory(OutputForm, extra=0)
 AvoidFormSet = forms.formset_factory(AvoidForm, extra=0)
 
-GRADE_CHOICES = [("", gettext_lazy("The panel's result")), *Grade.choices]
-
-
 class AppraisalForm(forms.Form):
-    grade = forms.ChoiceField(label=gettext_lazy("Grade"), choices=GRADE_CHOICES, required=False)
+    """The secretariat records the panel's result (shown above the form) with an optional remark; the
+    grade is the panel's, never chosen here."""
+
     reason = forms.CharField(label=gettext_lazy("Remark"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -184,11 +183,14 @@ def _panel(report):
     if round_ is None:
         return None
     counts = completion.grade_counts(completion.panel_reviews(round_, report.project))
+    grade = completion.grade_of_counts(counts, completion.rule("MIN_VALID_REVIEWS", round_.call_class))
     return {
         "round": round_,
+        "grade_label": Grade(grade).label if grade else "",
         "counts": [(Grade(grade).label, counts.get(grade, 0)) for grade in reversed(completion.GRADE_ORDER)],
         "valid": sum(counts.values()),
         "grade": completion.grade_of_counts(counts, completion.rule("MIN_VALID_REVIEWS", round_.call_class)),
+        "needed": completion.rule("MIN_VALID_REVIEWS", round_.call_class),
     }
 
 
@@ -252,7 +254,7 @@ def _appraise(request, project, report):
     form = AppraisalForm(request.POST)
     form.is_valid()
     try:
-        completion.record_appraisal(report, by=request.user, grade=form.cleaned_data.get("grade") or None,
+        completion.record_appraisal(report, by=request.user,
                                     reason=form.cleaned_data.get("reason", ""))
     except TransitionRefused as refusal:
         for message in refusal.messages:

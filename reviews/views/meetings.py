@@ -140,6 +140,8 @@ def _detail_context(request, meeting, typed=None):
     voting = meeting.state == MeetingState.VOTING
     my_votes = meetings.votes_of(meeting, user) if member else {}
     decisions = {d.project_id: d for d in meeting.decisions.all()}
+    standing_aside = meetings.recused_members(
+        meeting, [row.project for class_ in agendas for row in class_.shortlisted]) if member else {}
     round_ids = {class_.call_class.pk: class_.ranking.round.pk if class_.ranking.round else None for class_ in agendas}
     classes = []
     for class_ in agendas:
@@ -151,6 +153,7 @@ def _detail_context(request, meeting, typed=None):
                 "row": row,
                 "tally": tallies.get(pk),
                 "my_vote": my_votes.get(pk, ""),
+                "recused": user.pk in standing_aside.get(pk, ()),
                 "my_vote_label": VoteChoice(my_votes[pk]).label if pk in my_votes else "",
                 "staged": staged,
                 "note": typed.get(pk, staged.note if staged else ""),

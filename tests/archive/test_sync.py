@@ -39,6 +39,7 @@ def project_in_notice(people, **fields):
         keywords=["社区教育", "乡村振兴", "农民培训"],
         abstract="本课题调查县域社区教育服务乡村振兴的实践，提出农民终身学习的支持路径。",
         discipline="社区教育",
+        planned_end_date=timezone.localdate(NOW) + dt.timedelta(days=365),  # completion is due within the period
         **fields,
     )
     MemberFactory(project=project, name="钱文静")

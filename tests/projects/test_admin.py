@@ -66,9 +66,9 @@ def english(message):
 
 
 def test_project_change_page_shows_exactly_the_available_steps(secretary_client, staff_secretary):
-    project = ProjectFactory(state="endorsed")
+    project = ProjectFactory(state="active")
     expected = available_transitions(project, staff_secretary)
-    assert set(expected) == {"return_for_revision", "pass_formal_check", "reject_formal"}
+    assert set(expected) == {"terminate", "revoke_project"}
 
     response = secretary_client.get(change_url(project))
 
@@ -79,8 +79,25 @@ def test_project_change_page_shows_exactly_the_available_steps(secretary_client,
         assert english(STEP_LABELS[name]) in html
     step_prefix = step_url(project, "x")[: -len("x/")]
     assert html.count(step_prefix) == len(expected)
-    assert "withdraw" not in html  # the PI's step, not the secretariat's
+    assert "submit_midterm" not in html  # the PI's step, not the secretariat's
     assert 'name="state"' not in html
+
+
+def test_steps_with_a_page_of_their_own_link_there_and_are_not_taken_in_the_admin(secretary_client):
+    """The formal check needs its checklist and the appraisal its panel: the admin sends the secretariat there."""
+    endorsed = ProjectFactory(state="endorsed")
+    html = secretary_client.get(change_url(endorsed)).content.decode()
+    assert reverse("formal-check", args=[endorsed.pk]) in html
+    assert "/step/" not in html
+    response = secretary_client.post(step_url(endorsed, "pass_formal_check"), {"reason": "材料齐全"})
+    assert response.status_code == 302 and response["Location"] == reverse("formal-check", args=[endorsed.pk])
+    endorsed.refresh_from_db()
+    assert endorsed.state == "endorsed"
+    appraised = ProjectFactory(state="completion_review")
+    response = secretary_client.post(step_url(appraised, "appraise"), {"reason": "", "grade": "good"})
+    assert response["Location"] == reverse("project-completion", args=[appraised.pk])
+    appraised.refresh_from_db()
+    assert appraised.state == "completion_review"
 
 
 def test_no_state_field_for_a_superuser_either_and_a_posted_state_is_ignored(superuser_client):
@@ -123,44 +140,30 @@ def test_the_pi_step_shows_no_button_to_the_secretariat(secretary_client):
 
 
 def test_confirmation_page_asks_for_a_reason(secretary_client):
-    project = ProjectFactory(state="endorsed")
-    response = secretary_client.get(step_url(project, "reject_formal"))
+    project = ProjectFactory(state="active")
+    response = secretary_client.get(step_url(project, "terminate"))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'name="reason"' in html
     assert 'name="grade"' not in html
-    assert english(STEP_LABELS["reject_formal"]) in html
+    assert english(STEP_LABELS["terminate"]) in html
 
 
 def test_posting_a_valid_step_changes_the_state_and_writes_one_log_row(secretary_client, staff_secretary):
-    project = ProjectFactory(state="endorsed")
+    project = ProjectFactory(state="active")
     before = TransitionLog.objects.count()
 
-    response = secretary_client.post(step_url(project, "pass_formal_check"), {"reason": "材料齐全"}, follow=True)
+    response = secretary_client.post(step_url(project, "terminate"), {"reason": "逾期未结题"}, follow=True)
 
     assert response.redirect_chain == [(change_url(project), 302)]
     project.refresh_from_db()
-    assert project.state == "eligible"
+    assert project.state == "terminated"
     assert TransitionLog.objects.count() == before + 1
     log = TransitionLog.objects.get(project=project)
-    assert (log.transition, log.from_state, log.to_state) == ("pass_formal_check", "endorsed", "eligible")
+    assert (log.transition, log.from_state, log.to_state) == ("terminate", "active", "terminated")
     assert log.actor == staff_secretary
-    assert log.reason == "材料齐全"
-    assert "Done: Pass the formal check." in response.content.decode()
-
-
-def test_appraise_takes_its_grade_from_the_select(secretary_client):
-    project = ProjectFactory(state="completion_review")
-    page = secretary_client.get(step_url(project, "appraise")).content.decode()
-    assert 'name="grade"' in page
-    for value in ("excellent", "good", "pass", "fail"):
-        assert f'value="{value}"' in page
-
-    response = secretary_client.post(step_url(project, "appraise"), {"reason": "", "grade": "good"})
-
-    assert response.status_code == 302
-    project.refresh_from_db()
-    assert (project.state, project.grade) == ("completed", "good")
+    assert log.reason == "逾期未结题"
+    assert "Done: Terminate." in response.content.decode()
 
 
 def test_a_call_is_published_from_its_change_page(secretary_client):
@@ -209,32 +212,23 @@ def test_the_secretariat_rejects_a_change_request_from_its_page(secretary_client
 
 
 def test_a_refused_step_shows_why_and_changes_nothing(secretary_client):
-    project = ProjectFactory(state="endorsed")
+    project = ProjectFactory(state="active")
     before = TransitionLog.objects.count()
 
-    response = secretary_client.post(step_url(project, "reject_formal"), {"reason": "   "})
+    response = secretary_client.post(step_url(project, "terminate"), {"reason": "   "})
 
     assert response.status_code == 200
     assert "Please give a reason for this step." in response.content.decode()
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     project.refresh_from_db()
-    assert project.state == "endorsed"
+    assert project.state == "active"
     assert TransitionLog.objects.count() == before
 
 
-def test_appraise_without_a_grade_is_refused(secretary_client):
-    project = ProjectFactory(state="completion_review")
-    response = secretary_client.post(step_url(project, "appraise"), {"reason": "", "grade": ""})
-    assert response.status_code == 200
-    assert "Choose a grade" in response.content.decode()
-    project.refresh_from_db()
-    assert project.state == "completion_review"
-
-
 def test_a_stale_step_says_it_is_no_longer_possible(secretary_client, staff_secretary):
-    project = ProjectFactory(state="endorsed")
-    perform(project, "pass_formal_check", by=staff_secretary)
-    response = secretary_client.get(step_url(project, "reject_formal"))
+    project = ProjectFactory(state="active")
+    perform(project, "terminate", by=staff_secretary, reason="自愿终止")
+    response = secretary_client.get(step_url(project, "revoke_project"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "is not possible while the record is" in html

@@ -137,3 +137,78 @@ def test_the_completion_dossier_adds_only_the_checked_anonymous_summary(project)
     assert dossier.completion_summary == "本成果构建了社区老年数字学习模式。"
     assert "张三" not in repr(dossier)
     assert blind_dossier(project).completion_summary == ""  # the application stage shows the 活页 alone
+
+
+# ---- the mid-term review round ----------------------------------------------------------------------
+
+
+def midterm_report(project, **fields):
+    from django.utils import timezone
+
+    from projects.models import MidtermReport
+
+    values = dict(
+        progress="欧阳明远带领课题组在华东师范大学完成两轮问卷调查。",
+        outputs_so_far="司马静（江苏开放大学）发表论文一篇。",
+        problems="",
+        plan="下半年由欧阳明远负责个案研究（项目编号SB202300042，电话13912345678）。",
+        submitted_at=timezone.now(),
+    ) | fields
+    return MidtermReport.objects.create(project=project, **values)
+
+
+def test_the_midterm_dossier_holds_the_latest_report_with_the_team_masked(project):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    midterm_report(project, progress="旧的报告。", submitted_at=timezone.now() - dt.timedelta(days=30))
+    midterm_report(project)
+    summary = blind_dossier(project, "midterm").interim_summary
+    assert summary == (
+        "【研究进展】\n***带领课题组在***完成两轮问卷调查。\n\n"
+        "【阶段性成果】\n***（***）发表论文一篇。\n\n"
+        "【存在问题】\n无\n\n"
+        "【下一步计划】\n下半年由***负责个案研究（项目编号***，电话***）。"
+    )
+
+
+def test_the_midterm_dossier_masks_the_pis_real_name_and_the_members(project):
+    midterm_report(project)
+    dossier = blind_dossier(project, "midterm")
+    for secret in ("欧阳明远", "司马静", "华东师范大学", "江苏开放大学", "SB202300042"):
+        assert secret not in repr(dossier)
+    assert "完成两轮问卷调查" in dossier.interim_summary and "***" in dossier.interim_summary
+
+
+@pytest.mark.parametrize("stage", ["application", "completion"])
+def test_the_midterm_report_appears_at_the_midterm_stage_only(project, stage):
+    midterm_report(project)
+    assert blind_dossier(project, stage).interim_summary == ""
+    assert blind_dossier(project).interim_summary == ""
+
+
+def test_without_a_midterm_report_the_summary_is_empty(project):
+    assert blind_dossier(project, "midterm").interim_summary == ""
+
+
+def test_anonymised_masks_longer_terms_first_whatever_the_case():
+    from projects.blind import anonymised
+
+    assert anonymised("华东师范大学与华东地区；Ouyang、OUYANG", ["华东", "华东师范大学", "ouyang", ""]) == "***与***地区；***、***"
+    assert anonymised("", ["华东"]) == "" and anonymised("无可替换", []) == "无可替换"
+
+
+def test_the_midterm_huoye_carries_the_masked_report(project):
+    import io
+
+    import docx
+
+    from projects.documents import anonymous_form
+
+    midterm_report(project)
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(anonymous_form(project, stage="midterm"))).paragraphs)
+    assert "中期报告（匿名）" in text and "完成两轮问卷调查" in text
+    assert "欧阳明远" not in text and "江苏开放大学" not in text
+    application = "\n".join(p.text for p in docx.Document(io.BytesIO(anonymous_form(project))).paragraphs)
+    assert "中期报告（匿名）" not in application

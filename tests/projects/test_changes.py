@@ -92,7 +92,6 @@ def test_explanation_is_required(project, applicant):
 
 
 @pytest.mark.parametrize("kind, fields, message", [
-    ("pi", {}, "Name the new PI."),
     ("content", {}, "Give the new title or the changed content."),
     ("content", {"new_title": "老年教育研究——以上海为例"}, "no subtitle"),
     ("output_form", {}, "Give the new form of the outputs."),
@@ -202,3 +201,81 @@ def test_rejected_and_withdrawn_change_nothing(project, applicant, unit_admin, s
     withdrawn.refresh_from_db()
     assert (rejected.state, withdrawn.state) == ("rejected", "withdrawn")
     assert TransitionLog.objects.get(object_id=rejected.pk, transition="reject").reason == "理由不充分。"
+
+
+# ---- a PI who cannot continue means 撤项 ----------------------------------------------------------
+
+
+def test_a_pi_who_cannot_continue_revokes_the_project(project, applicant, unit_admin, secretary):
+    change = ask(project, "pi", applicant)  # no successor
+    assert change.new_pi is None and change.state == "pending"
+    perform(change, "endorse", by=unit_admin, now=NOW)
+    project.refresh_from_db()
+    assert project.state == "active"  # nothing happens before the secretariat approves
+    perform(change, "approve", by=secretary, now=NOW + dt.timedelta(days=1))
+    project.refresh_from_db()
+    change.refresh_from_db()
+    assert (change.state, project.state, project.revoked_at) == ("approved", "revoked", NOW + dt.timedelta(days=1))
+    assert project.pi == applicant
+    log = TransitionLog.objects.get(project=project, transition="revoke_project")
+    assert (log.from_state, log.to_state, log.actor, log.reason) == ("active", "revoked", secretary,
+                                                                      "因调研对象调整，需要变更。")
+
+
+def test_no_revocation_during_the_mid_term_check(applicant):
+    project = running(applicant, state="midterm_review")
+    assert "possible only while it is under way" in refused(lambda: ask(project, "pi", applicant))
+    assert not ChangeRequest.objects.exists()
+
+
+def test_a_refused_revocation_leaves_the_approval_undone(project, applicant, unit_admin, secretary):
+    change = ask(project, "pi", applicant)
+    perform(change, "endorse", by=unit_admin, now=NOW)
+    project.__class__.objects.filter(pk=project.pk).update(state="midterm_review")
+    assert "possible only while it is under way" in refused(
+        lambda: perform(change, "approve", by=secretary, now=NOW))
+    change.refresh_from_db()
+    project.refresh_from_db()
+    assert (change.state, project.state) == ("endorsed", "midterm_review")
+    assert not TransitionLog.objects.filter(project=project, transition__in=("approve", "revoke_project")).exists()
+
+
+# ---- concurrency ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_extension_approvals_cannot_both_pass(applicant, unit_admin, secretary):
+    """The project row is locked before the change rules read ``extension_count``: the second approval,
+    waiting for the first to commit, then sees the extension and is refused. (On SQLite every transaction
+    is serialised anyway; on PostgreSQL this needs the lock in ``perform``.)"""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import translation
+
+    project = running(applicant)
+    first, second = (ask(project, "extension", applicant, extension_months=6) for _ in range(2))
+    for change in (first, second):
+        perform(change, "endorse", by=unit_admin, now=NOW)
+    outcome = []
+
+    def approve_second():
+        try:
+            with translation.override("en"):
+                perform(second, "approve", by=secretary, now=NOW)
+            outcome.append("approved")
+        except TransitionRefused as refusal:
+            outcome.append(" ".join(refusal.messages))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=approve_second)
+    with transaction.atomic():
+        perform(first, "approve", by=secretary, now=NOW)
+        thread.start()
+        thread.join(timeout=1)  # the second approval now waits for this transaction
+    thread.join()
+    project.refresh_from_db()
+    assert (project.extension_count, project.end_date) == (1, dt.date(2026, 7, 9))
+    assert outcome == ["The project has already been extended; an extension is allowed only once."]
+    assert ChangeRequest.objects.get(pk=second.pk).state == "endorsed"

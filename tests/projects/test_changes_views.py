@@ -128,7 +128,7 @@ def test_unknown_successor_explains_revocation(client, project, applicant):
     response = client.post(url(project), {"kind": "pi", "pi-explanation": "负责人调离。", "pi-new_pi": "nobody@example.org"})
     html = response.content.decode()
     assert "No active user has the username or e-mail" in html and "撤项" in html
-    assert "voluntary termination" in html and 'value="nobody@example.org"' in html
+    assert "I cannot continue" in html and 'value="nobody@example.org"' in html
     assert not ChangeRequest.objects.exists()
 
 
@@ -269,3 +269,30 @@ def test_changes_page_query_count_does_not_grow(client, project, applicant):
     small = _count(client, url(project))
     add(27)
     assert _count(client, url(project)) == small
+
+
+def test_the_pi_form_offers_revocation_explicitly(client, project, applicant, unit_admin, secretary):
+    from projects.services import perform
+
+    client.force_login(applicant)
+    page = client.get(url(project)).content.decode()
+    assert "I cannot continue and no one takes over: the project will be revoked (撤项)" in page
+    response = client.post(url(project), {"kind": "pi", "pi-explanation": "负责人因病无法继续主持研究。"})
+    assert "Name the new PI, or tick" in response.content.decode()
+    UserFactory(username="senior")
+    response = client.post(url(project), {"kind": "pi", "pi-explanation": "负责人因病无法继续主持研究。",
+                                          "pi-new_pi": "senior", "pi-no_successor": "on"})
+    assert "Untick" in response.content.decode()
+    assert not ChangeRequest.objects.exists()
+    response = client.post(url(project), {"kind": "pi", "pi-explanation": "负责人因病无法继续主持研究。",
+                                          "pi-no_successor": "on"})
+    assert response.status_code == 302
+    change = ChangeRequest.objects.get()
+    assert change.new_pi is None
+    assert "the project will be revoked (撤项)" in client.get(url(project)).content.decode()
+    perform(change, "endorse", by=unit_admin)
+    perform(change, "approve", by=secretary)
+    project.refresh_from_db()
+    assert project.state == "revoked"
+    assert TransitionLog.objects.filter(project=project, transition="revoke_project",
+                                        reason="负责人因病无法继续主持研究。").exists()

@@ -377,8 +377,8 @@ def test_appraisal_without_grade_needs_a_round(project, pi, unit_admin, secretar
     with pytest.raises(TransitionRefused) as refusal:
         record_appraisal(report, by=secretary, now=NOW + 30 * DAY)
     assert refusal.value.messages == [
-        "No appraisal round has reviewed these materials yet. Create a completion round and wait for its "
-        "reviews, or choose the grade."
+        "No appraisal round has reviewed these materials yet. Run the appraisal round first: create a "
+        "completion round and wait for its reviews; the panel's grade decides."
     ]
     report.refresh_from_db()
     project.refresh_from_db()
@@ -392,7 +392,7 @@ def test_appraisal_without_grade_needs_enough_reviews(project, pi, unit_admin, s
         record_appraisal(report, by=secretary, now=NOW + 30 * DAY)
     assert refusal.value.messages == [
         "The round “结题鉴定20250605” has 2 valid reviews of this project; the panel's grade needs 3. "
-        "Wait for the reviews or choose the grade."
+        "Wait for the reviews."
     ]
     report.refresh_from_db()
     assert report.state == "accepted"
@@ -401,18 +401,13 @@ def test_appraisal_without_grade_needs_enough_reviews(project, pi, unit_admin, s
 def test_appraisal_refusals(project, pi, unit_admin, secretary, english):
     report = submit(project, pi)
     with pytest.raises(TransitionRefused) as refusal:
-        record_appraisal(report, by=secretary, grade="good")
-    assert refusal.value.messages == ["“Record the appraisal” is not possible while the record is “Waiting for the unit”."]
-    with pytest.raises(TransitionRefused) as refusal:
-        record_appraisal(report, by=secretary)  # no grade: the state is asked first
+        record_appraisal(report, by=secretary)  # the state is asked before the panel
     assert refusal.value.messages == ["“Record the appraisal” is not possible while the record is “Waiting for the unit”."]
     report_step(report, "endorse_completion", by=unit_admin)
     report_step(report, "accept_completion", by=secretary)
+    completion_round(project, ["excellent"] * 3, opened_at=NOW + 3 * DAY)
     with pytest.raises(TransitionRefused) as refusal:
-        record_appraisal(report, by=secretary, grade="superb")
-    assert refusal.value.messages == ["Choose a grade: excellent, good, pass or fail."]
-    with pytest.raises(TransitionRefused) as refusal:
-        record_appraisal(report, by=pi, grade="excellent")
+        record_appraisal(report, by=pi)
     assert refusal.value.messages == ["You are not allowed to do “Record the appraisal” here."]
     report.refresh_from_db()
     project.refresh_from_db()
@@ -478,8 +473,9 @@ def test_a_second_fail_revokes(pi, secretary, django_capture_on_commit_callbacks
     project = ProjectFactory(state="completion_review", pi=pi, number="CAEA2023A004", appraisal_failures=1)
     report = CompletionReport.objects.create(project=project, attempt=2, state="accepted", submitted_at=NOW,
                                              checked_at=NOW, **MATERIALS)
+    completion_round(project, ["fail", "fail", "pass"], opened_at=NOW)
     with django_capture_on_commit_callbacks(execute=True):
-        record_appraisal(report, by=secretary, grade="fail", now=NOW + DAY)
+        record_appraisal(report, by=secretary, now=NOW + DAY)
     project.refresh_from_db()
     assert (project.state, project.grade, project.revoked_at, project.certificate_number) == (
         "revoked", "fail", NOW + DAY, None)
@@ -487,16 +483,26 @@ def test_a_second_fail_revokes(pi, secretary, django_capture_on_commit_callbacks
     assert not ProjectDocument.objects.filter(project=project, kind=DocumentKind.CERTIFICATE).exists()
 
 
-def test_a_hand_given_grade_completes_without_a_round(pi, secretary, django_capture_on_commit_callbacks):
-    project = ProjectFactory(state="completion_review", pi=pi, number="CAEA2023A005")
-    report = CompletionReport.objects.create(project=project, state="accepted", submitted_at=NOW, checked_at=NOW,
-                                             **MATERIALS)
-    with django_capture_on_commit_callbacks(execute=True):
-        record_appraisal(report, by=secretary, grade="excellent", now=NOW)
+def test_the_panel_decides_no_grade_is_typed(project, pi, unit_admin, secretary):
+    """The panel's result decides: the secretariat cannot choose a grade, even against the panel."""
+    report = accepted_report(project, pi, unit_admin, secretary)
+    with pytest.raises(TypeError):
+        record_appraisal(report, by=secretary, grade="excellent", now=NOW + 20 * DAY)  # noqa: the free choice is gone
+    completion_round(project, ["fail", "fail", "fail"], opened_at=NOW + 3 * DAY)
+    record_appraisal(report, by=secretary, now=NOW + 20 * DAY, reason="专家组一致认为不合格。")
     project.refresh_from_db()
-    assert project.certificate_number == "CAEA-JT20250001"
-    opinion = document_text(project, DocumentKind.APPRAISAL_OPINION)
-    assert "秘书处组织鉴定" in opinion and "优秀" in opinion
+    report.refresh_from_db()
+    assert (report.grade, project.state, project.grade, project.appraisal_failures) == ("fail", "active", "", 1)
+
+
+def test_no_appraisal_without_a_round(project, pi, unit_admin, secretary, english):
+    report = accepted_report(project, pi, unit_admin, secretary)
+    with pytest.raises(TransitionRefused) as refusal:
+        record_appraisal(report, by=secretary, now=NOW + 5 * DAY)
+    assert refusal.value.messages[0].startswith("No appraisal round has reviewed these materials yet. "
+                                                "Run the appraisal round first")
+    project.refresh_from_db()
+    assert (project.state, project.certificate_number) == ("completion_review", None)
 
 
 def test_a_certificate_is_issued_once(pi, secretary):
@@ -629,7 +635,62 @@ def test_the_unit_and_the_pi_are_told(project, pi, unit_admin, secretary, mailou
         correct_completion(report, by=pi, **MATERIALS, outputs=[PAPER])
         report_step(report, "endorse_completion", by=unit_admin)
         report_step(report, "accept_completion", by=secretary)
-        record_appraisal(report, by=secretary, grade="excellent", now=NOW)
+        completion_round(project, ["excellent"] * 3, opened_at=timezone.now())  # accepted on the clock above
+        record_appraisal(report, by=secretary)
     project.refresh_from_db()
     certificate = Notification.objects.filter(user=pi, subject__startswith="[Keti] Completion certificate").get()
     assert project.certificate_number in certificate.body and "Excellent" in certificate.body
+
+
+# ---- completion within the period (结题在研究期限内申请) ---------------------------------------------
+
+
+def test_completion_after_the_end_date_is_refused(project, pi, english):
+    late = timezone.make_aware(dt.datetime(2025, 9, 1, 9, 0))  # the period ended on 2025-08-31
+    with pytest.raises(TransitionRefused) as refusal:
+        submit(project, pi, now=late)
+    assert refusal.value.messages == [
+        "The project ended on 2025-08-31: completion is applied for within the period. Ask the secretariat; "
+        "an extension must be requested before the end date."]
+    project.refresh_from_db()
+    assert (project.state, project.completion_reports.count(), project.outputs.count()) == ("active", 0, 0)
+    on_the_last_day = timezone.make_aware(dt.datetime(2025, 8, 31, 20, 0))
+    assert submit(project, pi, now=on_the_last_day).pk
+
+
+def test_an_approved_extension_moves_the_limit(project, pi, unit_admin, secretary):
+    from projects.services import perform, request_change
+
+    change = request_change(project, "extension", by=pi, explanation="调研推迟，需延期。", extension_months=6, now=NOW)
+    perform(change, "endorse", by=unit_admin, now=NOW + DAY)
+    perform(change, "approve", by=secretary, now=NOW + 2 * DAY)
+    project.refresh_from_db()
+    assert project.end_date == dt.date(2026, 2, 28)
+    report = submit(project, pi, now=timezone.make_aware(dt.datetime(2026, 1, 10, 9, 0)))
+    project.refresh_from_db()
+    assert (report.attempt, project.state) == (1, "completion_review")
+
+
+def test_after_a_failed_appraisal_the_revision_is_due_within_the_rectification_months(project, pi, unit_admin,
+                                                                                         secretary, english):
+    first = accepted_report(project, pi, unit_admin, secretary, now=timezone.make_aware(dt.datetime(2025, 8, 1, 9)))
+    completion_round(project, ["fail"] * 3, opened_at=timezone.make_aware(dt.datetime(2025, 8, 5, 9)))
+    record_appraisal(first, by=secretary, now=timezone.make_aware(dt.datetime(2025, 9, 20, 9)))
+    project.refresh_from_db()
+    assert (project.state, project.appraisal_failures) == ("active", 1)
+    # After the end date (2025-08-31) but within 3 months of the failed appraisal (2025-12-20): accepted.
+    too_late = timezone.make_aware(dt.datetime(2025, 12, 21, 9))
+    with pytest.raises(TransitionRefused) as refusal:
+        submit(project, pi, now=too_late)
+    assert refusal.value.messages == [
+        "The revised completion materials were due by 2025-12-20 (3 months after the failed appraisal); the "
+        "secretariat decides what happens to the project."]
+    second = submit(project, pi, now=timezone.make_aware(dt.datetime(2025, 12, 20, 18)))
+    assert second.attempt == 2
+
+
+def test_a_project_without_an_end_date_is_not_held_back(pi):
+    from projects.guards import TransitionContext, completion_within_period
+
+    project = ProjectFactory(state="active", pi=pi, end_date=None)
+    assert completion_within_period.message(project, TransitionContext(now=NOW + 3650 * DAY)) is None

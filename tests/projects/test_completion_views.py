@@ -30,7 +30,11 @@ def pi(unit):
 
 @pytest.fixture
 def project(pi):
-    return make_project(pi)
+    """The pages run on the real clock: the project's period runs a year beyond today."""
+    project = make_project(pi)
+    project.end_date = timezone.localdate() + dt.timedelta(days=365)
+    project.save(update_fields=["end_date"])
+    return project
 
 
 def page(project):
@@ -276,3 +280,21 @@ def test_the_include_templates_render(project, pi, unit, unit_admin, secretary, 
     assert "1 formal check of completion materials" in dashboard
     assert render_to_string("projects/completion/_dashboard_section.html",
                             {"user": pi, "completions_waiting": waiting_counts(pi)}).strip() == ""
+
+
+def test_the_secretariat_records_the_panel_s_grade_never_a_typed_one(client, english, project, submitted,
+                                                                      unit_admin, secretary,
+                                                                      django_capture_on_commit_callbacks):
+    client.force_login(unit_admin)
+    client.post(page(project), {"action": "endorse"})
+    client.force_login(secretary)
+    client.post(page(project), {"action": "accept"})
+    body = client.get(page(project)).content.decode()
+    assert 'name="grade"' not in body and 'value="appraise"' not in body  # no round: nothing to record
+    completion_round(project, ["pass", "pass", "fail"], opened_at=timezone.now())
+    body = client.get(page(project)).content.decode()
+    assert 'name="grade"' not in body and "Record the panel's result" in body
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(page(project), {"action": "appraise", "grade": "excellent", "reason": "同意专家组意见。"})
+    project.refresh_from_db()
+    assert (project.state, project.grade) == ("completed", "pass")

@@ -301,3 +301,15 @@ def test_the_pi_of_a_dropped_project_gets_no_number(cls, secretary):
     assert confirm_projects(cls.call, by=secretary, now=AFTER) == ([], [])
     project.refresh_from_db()
     assert project.number is None
+
+
+def test_a_failed_objection_leaves_no_file(cls, settings):
+    from django.db import IntegrityError
+
+    from tests.projects.test_supervision import refused_insert, stored_files
+
+    project = in_notice(cls)
+    with refused_insert("projects_objection"), pytest.raises(IntegrityError):
+        objection(project, upload=SimpleUploadedFile("举报材料.pdf", pdf_bytes()))
+    assert stored_files(settings) == []
+    assert not Objection.objects.exists()

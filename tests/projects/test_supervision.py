@@ -255,3 +255,90 @@ def test_midterm_form_document(in_review, secretary):
 def test_only_secretariat_role_decides(in_review):
     committee = UserFactory(role=roles.COMMITTEE)
     assert "You are not allowed" in refused(lambda: decide_midterm(in_review, by=committee, decision="pass", now=NOW))
+
+
+def test_no_decision_on_an_active_project_even_to_terminate(project, secretary, english):
+    """An active project without a report: refused with a message, not an AttributeError."""
+    message = refused(lambda: decide_midterm(project, by=secretary, decision="terminate", reason="其他原因", now=NOW))
+    assert message == "“Terminate” is not possible while the record is “Under way”."
+    project.refresh_from_db()
+    assert project.state == "active"
+
+
+def test_a_decided_report_is_never_rewritten(in_review, applicant, secretary, english):
+    report = decide_midterm(in_review, by=secretary, decision="pass", reason="良好", now=NOW + dt.timedelta(days=1))
+    in_review.refresh_from_db()
+    assert in_review.state == "active"
+    message = refused(lambda: decide_midterm(in_review, by=secretary, decision="terminate", reason="其他原因",
+                                             now=NOW + dt.timedelta(days=90)))
+    assert message == "“Terminate” is not possible while the record is “Under way”."
+    report.refresh_from_db()
+    in_review.refresh_from_db()
+    assert (report.decision, report.decision_reason, in_review.state) == ("pass", "良好", "active")
+
+
+# ---- no orphan files --------------------------------------------------------------------------------
+
+
+def stored_files(settings):
+    from pathlib import Path
+
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+class refused_insert:
+    """A real database refusal of every new row of ``table`` (a SQLite trigger), to fail a transaction late."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __enter__(self):
+        from django.db import connection
+
+        if connection.vendor != "sqlite":
+            pytest.skip("the trigger is written for SQLite")
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TRIGGER refuse_{self.table} BEFORE INSERT ON {self.table} "
+                           f"BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+
+    def __exit__(self, *exc):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER refuse_{self.table}")
+        return False
+
+
+def test_a_failed_midterm_submission_leaves_no_file(project, applicant, settings):
+    from django.db import IntegrityError
+
+    upload = SimpleUploadedFile("中期报告.png", PNG, content_type="image/png")
+    with refused_insert("projects_midtermreport"), pytest.raises(IntegrityError):
+        submit_midterm(project, by=applicant, upload=upload, **midterm_input())
+    assert stored_files(settings) == []
+    assert not MidtermReport.objects.exists()
+
+
+def test_a_failed_kickoff_leaves_no_file(project, applicant, settings):
+    from django.db import IntegrityError
+
+    upload = SimpleUploadedFile("开题报告.png", PNG, content_type="image/png")
+    with refused_insert("projects_kickoffreport"), pytest.raises(IntegrityError):
+        record_kickoff(project, by=applicant, upload=upload, **kickoff_input())
+    assert stored_files(settings) == []
+
+
+def test_a_corrected_kickoff_file_replaces_the_old_one(project, applicant, settings,
+                                                        django_capture_on_commit_callbacks):
+    first = record_kickoff(project, by=applicant, upload=SimpleUploadedFile("开题报告.png", PNG), **kickoff_input())
+    old = first.file.name
+    assert stored_files(settings) == [old]
+    with django_capture_on_commit_callbacks(execute=True):
+        second = record_kickoff(project, by=applicant, upload=SimpleUploadedFile("开题报告（修订）.png", PNG),
+                                **kickoff_input())
+    assert second.file.name != old and stored_files(settings) == [second.file.name]
+    assert second.file_name == "开题报告（修订）.png"
+    with django_capture_on_commit_callbacks(execute=True):
+        record_kickoff(project, by=applicant, **kickoff_input(report="修订后的开题报告。"))  # no new file: kept
+    assert stored_files(settings) == [second.file.name]

@@ -235,3 +235,13 @@ def test_dashboard_section(project, applicant, unit_admin, secretary):
     assert reverse("supervision-sweep") in html and reverse("change-queue") in html
     assert dashboard_section(applicant) == {}
     assert _render("projects/supervision/_dashboard_section.html", applicant, supervision={}).strip() == ""
+
+
+def test_a_decision_posted_for_an_active_project_is_refused_not_a_500(client, project, secretary):
+    client.force_login(secretary)
+    response = client.post(reverse("project-midterm", args=[project.pk]),
+                           {"action": "decide", "decision": "terminate", "reason": "其他原因"})
+    assert response.status_code == 200
+    assert "is not possible while the record is" in response.content.decode()
+    project.refresh_from_db()
+    assert project.state == "active" and not MidtermReport.objects.filter(project=project).exists()

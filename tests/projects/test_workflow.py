@@ -72,14 +72,15 @@ def people(db):
 
 def project_in(state, people):
     """A complete application in ``state``, with what the guards of its next steps need."""
-    extra = {}
+    # The period runs beyond the clock (NOW is the real time): completion is applied for within it.
+    extra = {"planned_end_date": timezone.localdate(NOW) + dt.timedelta(days=365)}
     if state not in ("draft",):
         extra["receipt_number"] = f"SB2023{Project.objects.count() + 1:05d}"
     if state == "publicity":
         extra["publicity_started_at"] = NOW - dt.timedelta(days=10)
     if state in ("active", "midterm_review", "completion_review"):
         extra.update(number=f"CAEA2023A{Project.objects.count() + 900}", start_date=dt.date(2023, 10, 1),
-                     end_date=dt.date(2025, 9, 30))
+                     end_date=timezone.localdate(NOW) + dt.timedelta(days=365))
     project = ProjectFactory(state=state, pi=people[PI], **extra)
     MemberFactory(project=project, user=people[MEMBER], name=people[MEMBER].real_name)
     return project

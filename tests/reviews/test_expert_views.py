@@ -340,3 +340,28 @@ def test_the_dashboard_runs_the_same_queries_for_3_and_30(client, db, django_ass
 
 
 # ---- the live total, in a real browser ------------------------------------------------------------
+
+
+# ---- the mid-term review round ---------------------------------------------------------------------
+
+
+def test_a_midterm_rounds_expert_reads_the_masked_midterm_report(db, english, client):
+    from projects.models import MidtermReport
+    from tests.factories import MemberFactory, ProjectFactory
+
+    project = ProjectFactory(state="midterm_review", number="CAEA2023A007")
+    MemberFactory(project=project, name="司马静", unit="江苏开放大学")
+    MidtermReport.objects.create(
+        project=project, progress=f"{project.pi.real_name}与司马静完成问卷调查。", outputs_so_far="江苏开放大学学报发表论文一篇。",
+        problems="", plan="完成总报告。", submitted_at=timezone.now())
+    assignment = AssignmentFactory(round__stage="midterm", round__state="open", round__call_class=project.call_class,
+                                   project=project)
+    SignatureFactory(expert=assignment.expert, round=assignment.round)
+    client.force_login(assignment.expert.user)
+    html = client.get(dossier_url(assignment)).content.decode()
+    assert "Mid-term report (anonymous)" in html and "***与***完成问卷调查。" in html
+    for secret in (project.pi.real_name, "司马静", "江苏开放大学", "CAEA2023A007"):
+        assert secret not in html
+    document = docx.Document(io.BytesIO(client.get(reverse("expert-dossier-docx", args=[assignment.token])).content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "中期报告（匿名）" in text and "***学报发表论文一篇。" in text

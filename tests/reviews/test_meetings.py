@@ -447,3 +447,90 @@ def test_the_quota_guard_of_the_release(english, staged, setting, secretary):
         release(staged, by=secretary, now=T0)
     assert refused.value.messages == ["Class A: 2 approvals staged, the quota is 1."]
     assert Project.objects.filter(state="publicity").count() == 0
+
+
+# ---- the quota over several meetings of a call ----------------------------------------------
+
+
+def _second_meeting(setting, members, secretary):
+    """A first meeting approves two (the quota) and releases; a second meeting of the call votes on the rest."""
+    first = meeting_of(setting, members, secretary)
+    recommend(first, setting.shortlisted[:2], members)
+    for project in setting.shortlisted[:2]:
+        stage_decision(first, project, "approve", by=secretary, now=T0)
+    release(first, by=secretary, now=T0)
+    second = create_meeting(setting.call, held_on=T0 + dt.timedelta(days=1), present=members, by=secretary)
+    recommend(second, setting.shortlisted[2:4], members)
+    return second
+
+
+def test_a_second_meeting_cannot_approve_beyond_the_quota(english, db, secretary):
+    setting = Setting(quota=2)
+    members = committee(3)
+    second = _second_meeting(setting, members, secretary)
+    with pytest.raises(TransitionRefused) as refused:
+        stage_decision(second, setting.shortlisted[2], "approve", by=secretary, now=T0)
+    assert refused.value.messages == [
+        "Class A has a quota of 2 approvals; 2 were released by earlier meetings and 0 are staged here, "
+        "so no further approval is possible."]
+    assert not StagedDecision.objects.filter(meeting=second).exists()
+    stage_decision(second, setting.shortlisted[2], "decline", by=secretary, now=T0)  # declining is always possible
+    assert Project.objects.filter(call_class=setting.call_class, state="publicity").count() == 2
+
+
+def test_a_dropped_approval_frees_its_place_for_a_second_meeting(db, secretary):
+    setting = Setting(quota=2)
+    members = committee(3)
+    second = _second_meeting(setting, members, secretary)
+    perform(setting.shortlisted[0], "drop", by=secretary, reason="异议成立：成果存在署名争议。", now=T0)
+    stage_decision(second, setting.shortlisted[2], "approve", by=secretary, now=T0)
+    release(second, by=secretary, now=T0 + dt.timedelta(days=1))
+    assert Project.objects.filter(call_class=setting.call_class, state="publicity").count() == 2
+
+
+def test_the_release_guard_counts_earlier_meetings(english, db, secretary):
+    setting = Setting(quota=3)
+    members = committee(3)
+    second = _second_meeting(setting, members, secretary)
+    stage_decision(second, setting.shortlisted[2], "approve", by=secretary, now=T0)
+    setting.call_class.quota = 2  # lowered after staging: the release stops
+    setting.call_class.save()
+    with pytest.raises(TransitionRefused) as refused:
+        release(second, by=secretary, now=T0)
+    assert refused.value.messages == [
+        "Class A: 1 approvals staged and 2 released by earlier meetings, the quota is 2."]
+    assert Project.objects.filter(call_class=setting.call_class, state="publicity").count() == 2
+
+
+# ---- standing aside (回避) ---------------------------------------------------------------------
+
+
+def test_the_pi_a_team_member_and_the_pi_s_unit_stand_aside(english, db, secretary):
+    from tests.factories import InstitutionFactory, MemberFactory
+
+    setting = Setting()
+    members = committee(5)
+    own = setting.shortlisted[0]
+    Project.objects.filter(pk=own.pk).update(pi=members[0])
+    MemberFactory(project=own, name=members[1].real_name or "成员", user=members[1])
+    unit = InstitutionFactory(name="江苏开放大学")
+    Project.objects.filter(pk=own.pk).update(institution=unit)
+    members[2].institution = unit
+    members[2].save()
+    own.refresh_from_db()
+    meeting = meeting_of(setting, members, secretary)
+    for member, reason in ((members[0], "You are the PI of"), (members[1], "You are a member of the team of"),
+                           (members[2], "You belong to the unit of the PI of")):
+        with pytest.raises(TransitionRefused) as refused:
+            cast_vote(meeting, own, member, "approve", now=T0)
+        [message] = refused.value.messages
+        assert message.startswith(reason) and "stand aside (回避)" in message
+    assert not Vote.objects.exists()
+    cast_vote(meeting, setting.shortlisted[1], members[0], "approve", now=T0)  # other proposals: they vote
+
+    # The base of that proposal is the 2 members who may vote: both approving recommend it.
+    vote_all(meeting, own, members[3:], ["approve", "approve"])
+    count = tally_of(meeting, own)
+    assert (count.present, count.recused, count.needed, count.approve, count.recommended) == (2, 3, 2, 2, True)
+    other = tally_of(meeting, setting.shortlisted[1])
+    assert (other.present, other.recused, other.needed) == (5, 0, 4)

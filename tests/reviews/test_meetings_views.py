@@ -308,3 +308,17 @@ def test_after_the_release_members_see_the_tally_and_vote_no_more(client, englis
     response = client.post(reverse("meeting-vote", args=[meeting.pk, first.pk]), {"choice": "reject"}, follow=True)
     assert "no longer be cast" in response.content.decode()
     assert Vote.objects.get(project=first, member=members[0]).choice == "approve"
+
+
+def test_a_member_standing_aside_sees_no_vote_form(client, english, meeting, setting, members):
+    own = setting.shortlisted[0]
+    Project.objects.filter(pk=own.pk).update(pi=members[0])
+    client.force_login(members[0])
+    page = client.get(reverse("meeting-detail", args=[meeting.pk])).content.decode()
+    assert "Not voting (回避)" in page
+    assert reverse("meeting-vote", args=[meeting.pk, own.pk]) not in page
+    assert reverse("meeting-vote", args=[meeting.pk, setting.shortlisted[1].pk]) in page
+    page = client.post(reverse("meeting-vote", args=[meeting.pk, own.pk]), {"choice": "approve"},
+                       follow=True).content.decode()
+    assert "stand aside (回避)" in page
+    assert not Vote.objects.filter(project=own).exists()
