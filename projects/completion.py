@@ -196,15 +196,8 @@ def submit_completion(project, *, by, work_report, summary_report, self_assessme
     problems = [message for guard, message in refusals_by_rule(project, "submit_completion", by=by, now=now)]
     if problems:
         raise TransitionRefused(problems)
-    texts = {"work_report": work_report or "", "summary_report": summary_report or "",
-             "self_assessment": self_assessment or ""}
-    problems += text_problems(**texts)
-    cleaned_outputs, output_problems = clean_outputs(project, outputs, now)
-    wanted_avoid, avoid_problems = clean_avoid(project, avoid)
-    prepared, file_problems = prepare_upload(upload)
-    problems += output_problems + avoid_problems + file_problems
-    if problems:
-        raise TransitionRefused(problems)
+    texts, cleaned_outputs, wanted_avoid, prepared = _checked_materials(
+        project, work_report, summary_report, self_assessment, outputs, avoid, upload, now)
     with files_removed_on_failure() as stored:
         with transaction.atomic():
             locked = Project.objects.select_for_update().get(pk=project.pk)
@@ -221,6 +214,19 @@ def submit_completion(project, *, by, work_report, summary_report, self_assessme
     return report
 
 
+def _checked_materials(project, work_report, summary_report, self_assessment, outputs, avoid, upload, now):
+    """The materials as they will be stored, or ``TransitionRefused`` with every problem of the input."""
+    texts = {"work_report": work_report or "", "summary_report": summary_report or "",
+             "self_assessment": self_assessment or ""}
+    cleaned_outputs, output_problems = clean_outputs(project, outputs, now)
+    wanted_avoid, avoid_problems = clean_avoid(project, avoid)
+    prepared, file_problems = prepare_upload(upload)
+    problems = text_problems(**texts) + output_problems + avoid_problems + file_problems
+    if problems:
+        raise TransitionRefused(problems)
+    return texts, cleaned_outputs, wanted_avoid, prepared
+
+
 def correct_completion(report, *, by, work_report, summary_report, self_assessment, outputs, avoid=(),
                        upload=None, now=None):
     """重新提交: the PI corrects returned materials (the same attempt) and submits them again.
@@ -234,15 +240,8 @@ def correct_completion(report, *, by, work_report, summary_report, self_assessme
                 if not guard]
     if problems:
         raise TransitionRefused(problems)
-    texts = {"work_report": work_report or "", "summary_report": summary_report or "",
-             "self_assessment": self_assessment or ""}
-    problems += text_problems(**texts)
-    cleaned_outputs, output_problems = clean_outputs(project, outputs, now)
-    wanted_avoid, avoid_problems = clean_avoid(project, avoid)
-    prepared, file_problems = prepare_upload(upload)
-    problems += output_problems + avoid_problems + file_problems
-    if problems:
-        raise TransitionRefused(problems)
+    texts, cleaned_outputs, wanted_avoid, prepared = _checked_materials(
+        project, work_report, summary_report, self_assessment, outputs, avoid, upload, now)
     with files_removed_on_failure() as stored:
         with transaction.atomic():
             locked = CompletionReport.objects.select_for_update().get(pk=report.pk)
