@@ -267,11 +267,6 @@ PROJECT_READONLY = ["state", *_not_editable(Project)]
 
 @admin.register(Project)
 class ProjectAdmin(StepsAdminMixin, admin.ModelAdmin):
-    def own_page_of(self, obj, name):
-        from .views.project import OWN_PAGE_STEPS, own_page_url
-
-        return own_page_url(OWN_PAGE_STEPS[name], obj) if name in OWN_PAGE_STEPS else None
-
     list_display = ["number", "receipt_number", "title", "call_class", "pi", "institution", "state"]
     list_display_links = ["number", "receipt_number", "title"]
     list_filter = ["call", "call_class", "state", "institution"]
@@ -325,6 +320,11 @@ class ProjectAdmin(StepsAdminMixin, admin.ModelAdmin):
         """Keep guardian's object permissions in step with a changed PI, unit or member list."""
         super().save_related(request, form, formsets, change)
         access.sync_object_permissions(form.instance)
+
+    def own_page_of(self, obj, name):
+        from .views.project import OWN_PAGE_STEPS, own_page_url
+
+        return own_page_url(OWN_PAGE_STEPS[name], obj) if name in OWN_PAGE_STEPS else None
 
 
 @admin.register(Member)
