@@ -6,9 +6,11 @@ Celery tasks run eagerly, a Whoosh index on disk, e-mail to the console.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "guardian",
+    "axes",
+    "csp",
     "accounts",
     "projects",
     "reviews",
@@ -36,6 +40,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -43,6 +48,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a refused login of a locked-out user into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -80,6 +87,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a username and address locked out after repeated failures (django-axes).
+    "accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -161,6 +170,62 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="CAEA")
 # Absolute address of the site, for links in e-mails sent by workers (no request at hand).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# ---- security (issue 7) -------------------------------------------------------------------
+# Login lockout (django-axes): a username is locked out from one client address after
+# LOGIN_FAILURE_LIMIT failed logins, for LOGIN_COOLOFF_MINUTES; other users and the
+# same user from elsewhere can still log in. A successful login clears the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_VERBOSE = False
+# Reverse proxies in front of the application that append to X-Forwarded-For (0: none).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+
+# Content-Security-Policy (django-csp): no inline scripts, styles or handlers anywhere;
+# scripts and styles are files under static/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# HTTPS in production (DEBUG false): secure cookies, redirect to https and HSTS, each
+# overridable. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER to the
+# header it sets, e.g. "HTTP_X_FORWARDED_PROTO,https" (only if the proxy always sets it).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# Request sizes. UPLOAD_MAX_BYTES (above) bounds each uploaded file and is checked by the
+# views; uploads up to 2.5 MB (or UPLOAD_MAX_BYTES if smaller) stay in memory, larger ones
+# are streamed to a temporary file. The other fields of a request may hold at most
+# DATA_UPLOAD_MAX_MEMORY_SIZE bytes. A proxy in front should accept bodies of
+# UPLOAD_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE (nginx: client_max_body_size).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = min(UPLOAD_MAX_BYTES, 2_621_440)
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# ---- end of security ----------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
