@@ -365,29 +365,26 @@ def lock(request, pk, assignment_pk):
     return _back(round_)
 
 
-@login_required
-@require_POST
-def open_round(request, pk):
+def _round_step(request, pk, step, done):
+    """Run ``step(round, by=user)`` for the secretariat; say ``done`` or every refusal, back to the round."""
     user = _secretariat(request)
     round_ = _round_or_404(pk)
     try:
-        rounds.open_round(round_, by=user)
+        step(round_, by=user)
     except TransitionRefused as refusal:
         _refused(request, refusal)
     else:
-        messages.success(request, _("The round is open; the invitations are on their way."))
+        messages.success(request, done)
     return _back(round_)
+
+
+@login_required
+@require_POST
+def open_round(request, pk):
+    return _round_step(request, pk, rounds.open_round, _("The round is open; the invitations are on their way."))
 
 
 @login_required
 @require_POST
 def close_round(request, pk):
-    user = _secretariat(request)
-    round_ = _round_or_404(pk)
-    try:
-        rounds.close_round(round_, by=user)
-    except TransitionRefused as refusal:
-        _refused(request, refusal)
-    else:
-        messages.success(request, _("The round is closed."))
-    return _back(round_)
+    return _round_step(request, pk, rounds.close_round, _("The round is closed."))

@@ -23,12 +23,15 @@ def running(pi, **fields):
     return project
 
 
-@pytest.fixture
-def project(applicant):
-    project = running(applicant)
+def with_three_members(project):
     for name in ("赵文静", "钱海燕", "孙志强"):
         MemberFactory(project=project, name=name)
     return project
+
+
+@pytest.fixture
+def project(applicant):
+    return with_three_members(running(applicant))
 
 
 def refused(call):

@@ -11,26 +11,21 @@ from accounts import roles
 from projects import access
 from projects.models import ChangeRequest, TransitionLog
 from projects.services import request_change
-from tests.factories import MemberFactory, ProjectFactory, UserFactory, aware
+from tests.factories import MemberFactory, UserFactory, aware
+from tests.projects.test_changes import running as running_from_2024
+from tests.projects.test_changes import with_three_members
 
 pytestmark = pytest.mark.usefixtures("english")
 
 
 def running(pi, **fields):
-    values = dict(state="active", pi=pi, approved_at=aware(2024, 1, 10, 9, 0), start_date=dt.date(2024, 1, 10),
-                  end_date=dt.date(2099, 1, 9))
-    values.update(fields)
-    project = ProjectFactory(**values)
-    access.sync_object_permissions(project)
-    return project
+    """A project under way; the pages run on the real clock, so it ends far ahead."""
+    return running_from_2024(pi, **{"end_date": dt.date(2099, 1, 9), **fields})
 
 
 @pytest.fixture
 def project(applicant):
-    project = running(applicant)
-    for name in ("赵文静", "钱海燕", "孙志强"):
-        MemberFactory(project=project, name=name)
-    return project
+    return with_three_members(running(applicant))
 
 
 def url(project):
