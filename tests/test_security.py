@@ -212,6 +212,7 @@ def test_upload_limits_agree_with_the_file_limit():
 # anonymous visitor to the login page, or answers 403, 404 or 405.
 PUBLIC = {
     "home",
+    "health",
     "archive-search",
     "archive-export",
     "archive-statistics",
