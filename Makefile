@@ -6,13 +6,29 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test setup install migrate browser messages diagram clean
+.PHONY: demo test test-stack services services-stop services-status setup install migrate browser messages diagram clean
 
 demo: setup  ## set up, load the demo data and serve on 127.0.0.1:8000
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup browser  ## set up as for the demo, then run the whole suite
 	$(PY) -m pytest -q
+
+# The suite on the production stack (CI's second run): DATABASE_URL and CELERY_BROKER_URL point at
+# PostgreSQL and Redis (.ci/with-postgres.sh, .ci/with-redis.sh); tasks run in a real worker.
+test-stack: migrate browser
+	$(PY) -m pytest -q
+
+# The production stack on this machine (PostgreSQL, Redis, Celery worker and beat, gunicorn on
+# 127.0.0.1:8000, DEBUG off); state, logs and pids under var/services/. See README "Production".
+services:
+	bash scripts/services.sh start
+
+services-stop:
+	bash scripts/services.sh stop
+
+services-status:
+	bash scripts/services.sh status
 
 # The end-to-end tests drive Debian's Chromium (Playwright's own browser download is not used).
 browser:
@@ -37,7 +53,7 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 migrate: install
-	mkdir -p var
+	mkdir -p var/static
 	$(PY) manage.py migrate --noinput
 
 messages: install  ## rebuild the translation catalogue (needs gettext's msgfmt)

@@ -3,10 +3,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from config.ratelimits import limited
+
 from . import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", limited("login")(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Registration and its confirmation link (注册、邮箱确认)
     path("register/", views.register, name="register"),
@@ -15,7 +17,7 @@ urlpatterns = [
     path("confirm/resend/done/", views.confirm_resend_done, name="confirm-resend-done"),
     path("confirm/<uidb64>/<token>/", views.confirm_email, name="confirm-email"),
     # Passwords (找回密码、修改密码)
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", limited("forms")(auth_views.PasswordResetView.as_view()), name="password_reset"),
     path("password/reset/done/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",

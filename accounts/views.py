@@ -17,6 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from config.ratelimits import limited
+
 from . import services
 from .forms import ProfileForm, RegistrationForm, ResendConfirmationForm
 from .models import User
@@ -33,6 +35,7 @@ def _base_url(request):
 
 
 @sensitive_post_parameters("password1", "password2")
+@limited("forms")
 def register(request):
     """Registration (注册)."""
     if request.user.is_authenticated:
@@ -65,6 +68,7 @@ def confirm_email(request, uidb64, token):
     return redirect("dashboard")
 
 
+@limited("forms")
 def confirm_resend(request):
     """Ask for a new link. The answer is the same whether the address is registered or not."""
     form = ResendConfirmationForm(request.POST or None)

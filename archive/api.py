@@ -18,6 +18,8 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config.ratelimits import limited
+
 from .models import Record
 from .openapi import openapi_document
 from .views import PER_PAGE, PUBLIC_FIELDS, parse_search_params, public_record
@@ -43,6 +45,7 @@ def _project_url(request, number):
 
 
 @require_GET
+@limited("api", methods=["GET", "HEAD"])
 def search(request):
     params, errors = parse_search_params(request.GET, allowed=API_FILTERS)
     errors.pop("sort", None)  # not a parameter of the API: ranked by relevance
@@ -73,6 +76,7 @@ def search(request):
 
 
 @require_GET
+@limited("api", methods=["GET", "HEAD"])
 def project(request, number):
     record = Record.objects.only(*PUBLIC_FIELDS).filter(number=number).first()
     if record is None:

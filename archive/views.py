@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from config.ratelimits import limited
 from projects import access
 
 from . import search as archive_search
@@ -304,6 +305,7 @@ def _search_context(request, base):
 
 
 @require_GET
+@limited("search", methods=["GET", "HEAD"])
 def search_page(request):
     """The public archive search (成果库检索)."""
     context = _search_context(request, reverse("archive-search"))
@@ -311,12 +313,14 @@ def search_page(request):
 
 
 @require_GET
+@limited("search", methods=["GET", "HEAD"])
 def project_page(request, number):
     """One project as the public sees it: the public fields of its Record, nothing else."""
     return render(request, "archive/project.html", {"record": get_public_record(number)})
 
 
 @require_GET
+@limited("search", methods=["GET", "HEAD"])
 def export(request):
     """The Records of a search result, in rank order, as the 14-column import sheet (at most 5,000)."""
     from .exports import records_workbook

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "guardian",
     "axes",
+    "django_ratelimit",
     "csp",
     "accounts",
     "projects",
@@ -40,6 +41,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected static files from gunicorn itself (compressed, cached);
+    # with a proxy in front, the proxy may serve STATIC_ROOT instead.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -48,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a request over its rate limit into the 429 page (config.views.rate_limited).
+    "django_ratelimit.middleware.RatelimitMiddleware",
     # Last: turns a refused login of a locked-out user into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -83,7 +89,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file too (threads in the concurrency tests share it); one per
     # process so that two test runs on one machine never meet.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-keti-{os.getpid()}.sqlite3")}
+else:
+    # Keep connections open between requests (seconds) and check them before reuse.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The cache holds the rate-limit counters. The embedded default lives in the process;
+# several processes (gunicorn workers, app servers) must share one: CACHE_URL=rediscache://host:6379/2.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -216,6 +230,24 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 _proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+
+# Rate limits of the public forms and the API, per client address (config/ratelimits.py,
+# django-ratelimit); "N/s", "N/m", "N/h" or "N/d". A request over its limit gets the 429 page.
+RATE_LIMITS = {
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/m"),  # login posts, beside the lockout per user
+    "forms": env.str("RATE_LIMIT_FORMS", default="30/h"),  # registration, password reset, objections
+    "search": env.str("RATE_LIMIT_SEARCH", default="120/m"),  # the public archive's pages and exports
+    "api": env.str("RATE_LIMIT_API", default="120/m"),  # the archive API
+}
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_VIEW = "config.views.rate_limited"
+SILENCED_SYSTEM_CHECKS = [
+    # Django's own RedisCache increments atomically; django-ratelimit only lists django-redis.
+    "django_ratelimit.W001",
+]
+if DEBUG:
+    # The embedded default is one process, where the in-process cache is the shared one.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 # Request sizes. UPLOAD_MAX_BYTES (above) bounds each uploaded file and is checked by the
 # views; uploads up to 2.5 MB (or UPLOAD_MAX_BYTES if smaller) stay in memory, larger ones

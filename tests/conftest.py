@@ -1,8 +1,12 @@
 import pytest
+from django.core.cache import cache
 from django.utils import translation
 
 from accounts import roles
 from tests.factories import InstitutionFactory, UserFactory
+
+# With a broker configured, tasks run in a real Celery worker (CI's run on the production stack).
+pytest_plugins = ["tests.broker_worker"]
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +15,8 @@ def _test_settings(settings, tmp_path):
     settings.SEARCH_INDEX_DIR = tmp_path / "index"
     # Real hashing costs ~0.2 s a user; the tests create hundreds.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate-limit counters live in the cache: each test starts with none.
+    cache.clear()
 
 
 @pytest.fixture

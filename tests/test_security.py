@@ -153,6 +153,8 @@ PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(60),
     "ALLOWED_HOSTS": "keti.example.org",
+    # Several processes share the rate-limit counters (checks do not connect to it).
+    "CACHE_URL": "rediscache://127.0.0.1:6379/2",
 }
 
 
@@ -161,7 +163,7 @@ def run_with(env, *args):
     # variable of the test run's own environment stay out.
     environment = {
         k: v for k, v in os.environ.items()
-        if k != "DJANGO_ALLOW_ASYNC_UNSAFE" and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))
+        if k != "DJANGO_ALLOW_ASYNC_UNSAFE" and not k.startswith(("SECURE_", "SESSION_", "CSRF_", "CACHE_URL", "RATELIMIT_"))
     }
     environment.update(env)
     return subprocess.run(
@@ -174,6 +176,14 @@ def test_check_deploy_is_clean_with_production_settings():
     result = run_with(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_refuses_a_cache_the_processes_do_not_share():
+    # In-process counters would give each gunicorn worker its own rate limit.
+    without_cache = {k: v for k, v in PRODUCTION_ENV.items() if k != "CACHE_URL"}
+    result = run_with(without_cache, "check", "--deploy")
+    assert result.returncode != 0
+    assert "django_ratelimit.E003" in result.stderr + result.stdout
 
 
 def test_production_settings_are_secure_and_overridable():

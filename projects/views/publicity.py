@@ -14,6 +14,9 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.lockout import client_ip
+from config.ratelimits import limited
+
 from .. import access
 from ..letters import build_approval_letter
 from ..models import DocumentKind, Objection, ObjectionState, Project, ProjectDocument
@@ -98,8 +101,8 @@ def _secretariat(request):
 
 
 def _client_id(request):
-    """The sender's address as the server sees it (the proxy must pass the real one on)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The sender's address: the proxy-aware one the login lockout and the rate limits use."""
+    return client_ip(request) or ""
 
 
 # ---- public -------------------------------------------------------------------------------
@@ -123,6 +126,7 @@ def _public_project(project_pk):
     return get_object_or_404(Project.objects.with_people().exclude(publicity_started_at=None), pk=project_pk)
 
 
+@limited("forms")
 def objection_form(request, project_pk):
     """The public objection form of one project (公示异议), while its notice runs."""
     project = _public_project(project_pk)
