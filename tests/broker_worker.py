@@ -18,12 +18,15 @@ Without a broker the plugin does nothing.
 """
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from celery import signals
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 TASK_TIMEOUT = 60  # seconds a test waits for the worker
+OUTSTANDING = None  # the tasks on their way while the worker runs
 
 
 def broker_in_use():
@@ -53,8 +56,10 @@ class Outstanding:
 
     def wait_if_test_thread(self, **kwargs):
         # Only the test waits: a task that publishes another must not wait in the worker's one thread.
-        if threading.current_thread() is not threading.main_thread():
-            return
+        if threading.current_thread() is threading.main_thread():
+            self.wait()
+
+    def wait(self):
         with self.condition:
             if not self.condition.wait_for(lambda: not self.ids, timeout=TASK_TIMEOUT):
                 pending, self.ids = sorted(self.ids), set()
@@ -62,6 +67,29 @@ class Outstanding:
             errors, self.errors = self.errors, []
         if errors:
             raise errors[0]
+
+
+@contextmanager
+def capture_on_commit_callbacks_in_a_real_transaction(*, using=DEFAULT_DB_ALIAS, execute=False):
+    """``captureOnCommitCallbacks`` for a test that runs in real transactions.
+
+    Django's version relies on the test's own transaction, which never commits. Here the
+    block is a transaction of its own: the callbacks it schedules are taken out before it
+    commits (so, as with Django's, none runs by itself), and with ``execute`` they run after
+    the commit, when the worker can read what they refer to.
+    """
+    callbacks = []
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        start = len(connection.run_on_commit)
+        try:
+            yield callbacks
+        finally:
+            callbacks.extend(callback for _, callback, _ in connection.run_on_commit[start:])
+            del connection.run_on_commit[start:]
+    if execute:
+        for callback in list(callbacks):
+            callback()  # outside any transaction: what it schedules in turn runs at once
 
 
 def pytest_collection_modifyitems(config, items):
@@ -103,6 +131,8 @@ def celery_worker_through_the_broker(request):
     handlers.insert(2, (signals.task_postrun, close_worker_connections))
     for signal, handler in handlers:
         signal.connect(handler, weak=False)
+    global OUTSTANDING
+    OUTSTANDING = outstanding
     queues = sorted({"celery", *(route["queue"] for route in settings.CELERY_TASK_ROUTES.values())})
     with app.connection() as connection:  # nothing left over from an earlier run
         for queue in queues:
@@ -110,5 +140,14 @@ def celery_worker_through_the_broker(request):
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, queues=queues,
                       shutdown_timeout=30, loglevel="WARNING") as worker:
         yield worker
+    OUTSTANDING = None
     for signal, handler in handlers:
         signal.disconnect(handler)
+
+
+@pytest.fixture(autouse=True)
+def tasks_settle_before_the_next_test():
+    """Tasks published by other threads (a live server's) finish within their own test."""
+    yield
+    if OUTSTANDING is not None:
+        OUTSTANDING.wait()

@@ -20,6 +20,18 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture
+def django_capture_on_commit_callbacks():
+    """pytest-django's fixture, or on the production stack its version for real transactions."""
+    from django.test import TestCase
+
+    from tests.broker_worker import broker_in_use, capture_on_commit_callbacks_in_a_real_transaction
+
+    if broker_in_use():
+        return capture_on_commit_callbacks_in_a_real_transaction
+    return TestCase.captureOnCommitCallbacks
+
+
+@pytest.fixture
 def english(client):
     """Messages are compared in English (the msgids); pages are asked for in English too."""
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"

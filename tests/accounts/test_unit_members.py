@@ -259,9 +259,14 @@ def test_administrators_of_the_unit_are_not_removed_here(admin_client, unit_admi
         assert state(person)[0] == unit.pk
 
 
-def test_the_removal_mail_is_not_sent_if_the_person_chose_the_unit_again(unit_admin, unit):
+def test_the_removal_mail_is_not_sent_if_the_person_chose_the_unit_again(
+    unit_admin, unit, django_capture_on_commit_callbacks
+):
     person = member(unit)
-    services.remove_membership(unit_admin, person)
+    with django_capture_on_commit_callbacks() as scheduled:  # the mail waits in the queue ...
+        services.remove_membership(unit_admin, person)
+    assert len(scheduled) == 1
+    # ... while the person chooses the unit again.
     User.objects.filter(pk=person.pk).update(institution=unit)
 
     assert services.mail_membership_removed(person.pk, unit.pk) is False
