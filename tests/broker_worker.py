@@ -8,7 +8,10 @@ tasks eagerly: ``.delay()`` publishes a message to the broker. This plugin then
   sees the settings a test sets (the mail outbox, MEDIA_ROOT, the rules);
 - runs every database test in real transactions (pytest-django's ``transaction=True``):
   the worker has its own database connection and reads only what was committed, as a
-  worker on another machine would;
+  worker on another machine would (tests marked ``rolled_back`` stay in one transaction:
+  those that only read the demo's data, whose thousand side effects would each cost a
+  document or a mail through the worker; ``tests/test_project_life.py`` loads the demo
+  with every side effect through the worker);
 - waits, after a test publishes a task, until the worker has finished it and every task
   it published in turn, and raises in the test any exception a task raised, so a test
   reads the same world as with eager tasks, and a task the worker never receives (a
@@ -97,7 +100,7 @@ def pytest_collection_modifyitems(config, items):
         return
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker is None and "db" not in item.fixturenames:
+        if marker is None and "db" not in item.fixturenames or item.get_closest_marker("rolled_back"):
             continue
         options = dict(marker.kwargs) if marker else {}
         options["transaction"] = True

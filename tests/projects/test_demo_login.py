@@ -11,6 +11,7 @@ ACCOUNTS = ["admin", "secretary", "committee1", "committee5", "expert1", "expert
 
 
 @pytest.mark.django_db
+@pytest.mark.rolled_back
 def test_each_demo_account_logs_in(client):
     call_command("load_demo", verbosity=0)
     assert client.get("/").status_code == 200

@@ -26,7 +26,7 @@ from projects.models import (
 from projects.workflow import ProjectState
 from reviews.models import Assignment, AssignmentRun, Conflict, DeclarationSignature, ExpertProfile, Review, ReviewRound
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.rolled_back]
 
 COUNTED = [
     User,

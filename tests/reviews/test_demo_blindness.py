@@ -20,7 +20,7 @@ from projects.models import Project
 from reviews.models import Assignment, ExpertProfile, Review
 from tests.reviews.test_blindness import SKIP_PREFIXES, crawl_as, identity_strings, leaks
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.rolled_back]
 
 PUBLIC_PAGES = SKIP_PREFIXES + ("/archive/", "/calls/", "/publicity/")
 
