@@ -9,14 +9,13 @@ the Celery task that stores both as ``ProjectDocument``\\ s (safe to run twice).
 
 from celery import shared_task
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from . import docx_kit as kit
 from .completion import GRADE_NAMES, GRADE_ORDER, appraisal_round, grade_counts, local_date, panel_reviews
-from .models import CompletionReport, DocumentKind, Project, ProjectDocument
+from .models import CompletionReport, DocumentKind, Project
+from .stored_documents import store_document
 from .workflow import CompletionState, ProjectState
 
 # The association's name as documents print it (as in ``letters``): settings.KETI_ASSOCIATION_NAME
@@ -164,15 +163,7 @@ def _appraised_report(project):
 
 
 def _store(project, kind, data):
-    with transaction.atomic():
-        document = ProjectDocument.objects.select_for_update().filter(project=project, kind=kind).first()
-        old_name = document.file.name if document else None
-        document = document or ProjectDocument(project=project, kind=kind)
-        document.built_at = timezone.now()
-        document.file.save(f"{project.pk}-{kind}.docx", ContentFile(data), save=False)
-        document.save()
-        if old_name and old_name != document.file.name:
-            document.file.storage.delete(old_name)
+    store_document(project, kind, data)
 
 
 # ---- formatting ----------------------------------------------------------------------------------

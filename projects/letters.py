@@ -9,15 +9,14 @@ builds it on demand when the task has not run yet.
 from celery import shared_task
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 
 from . import docx_kit as kit
 from .documents import SHANGHAI, _class_label, _date, _unit_name, _yuan
-from .models import DocumentKind, Project, ProjectDocument
+from .models import DocumentKind, Project
 from .rules import rule
+from .stored_documents import store_document
 
 # The sender of the letter. No setting names the association yet (only its number prefix,
 # PROJECT_NUMBER_PREFIX); settings.KETI_ASSOCIATION_NAME wins when it exists.
@@ -118,13 +117,4 @@ def build_approval_letter(project_id):
         return None
     data = approval_letter(project)
     kind = DocumentKind.APPROVAL_LETTER
-    with transaction.atomic():
-        document = ProjectDocument.objects.select_for_update().filter(project=project, kind=kind).first()
-        old_name = document.file.name if document else None
-        document = document or ProjectDocument(project=project, kind=kind)
-        document.built_at = timezone.now()
-        document.file.save(f"{project.pk}-{kind}.docx", ContentFile(data), save=False)
-        document.save()
-        if old_name and old_name != document.file.name:
-            transaction.on_commit(lambda: document.file.storage.delete(old_name))
-    return document.pk
+    return store_document(project, kind, data).pk

@@ -1,12 +1,10 @@
 """Celery tasks of the projects app: thin wrappers taking ids, safe to run twice."""
 
 from celery import shared_task
-from django.core.files.base import ContentFile
-from django.db import transaction
-from django.utils import timezone
 
 from . import notifications
-from .models import DocumentKind, Project, ProjectDocument, TransitionLog
+from .models import DocumentKind, Project, TransitionLog
+from .stored_documents import store_document
 
 # Documents (re)built after these steps.
 BUILDS_DOCUMENTS = {"submit"}
@@ -31,16 +29,7 @@ def build_documents(project_id):
     project = Project.objects.with_people().get(pk=project_id)
     builders = {DocumentKind.APPLICATION: application_form, DocumentKind.ANONYMOUS: anonymous_form}
     for kind, build in builders.items():
-        data = build(project)
-        with transaction.atomic():
-            document = ProjectDocument.objects.select_for_update().filter(project=project, kind=kind).first()
-            old_name = document.file.name if document else None
-            document = document or ProjectDocument(project=project, kind=kind)
-            document.built_at = timezone.now()
-            document.file.save(f"{project.pk}-{kind}.docx", ContentFile(data), save=False)
-            document.save()
-            if old_name and old_name != document.file.name:
-                document.file.storage.delete(old_name)
+        store_document(project, kind, build(project))
 
 
 from .tasks_supervision import *  # noqa: E402,F401,F403  (registers the sweeps' tasks)

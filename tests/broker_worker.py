@@ -8,10 +8,11 @@ tasks eagerly: ``.delay()`` publishes a message to the broker. This plugin then
   sees the settings a test sets (the mail outbox, MEDIA_ROOT, the rules);
 - runs every database test in real transactions (pytest-django's ``transaction=True``):
   the worker has its own database connection and reads only what was committed, as a
-  worker on another machine would (tests marked ``rolled_back`` stay in one transaction:
-  those that only read the demo's data, whose thousand side effects would each cost a
-  document or a mail through the worker; ``tests/test_project_life.py`` loads the demo
-  with every side effect through the worker);
+  worker on another machine would. Tests marked ``rolled_back`` stay in one transaction:
+  those that run the after-commit work themselves on their own clock (a conflict check
+  "at" a date, a notification), and those that only read the demo's data, whose thousand
+  side effects would each cost a document or a mail; ``tests/test_project_life.py``
+  loads the demo with every side effect through the worker;
 - waits, after a test publishes a task, until the worker has finished it and every task
   it published in turn, and raises in the test any exception a task raised, so a test
   reads the same world as with eager tasks, and a task the worker never receives (a

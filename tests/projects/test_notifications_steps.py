@@ -17,7 +17,8 @@ from projects.services import perform, request_change
 from projects.supervision import submit_midterm
 from tests.factories import CallClassFactory, MemberFactory, ProjectFactory, UserFactory, aware
 
-pytestmark = pytest.mark.django_db
+# The tests call the after-commit step (notify_transition) themselves.
+pytestmark = [pytest.mark.django_db, pytest.mark.rolled_back]
 
 NOW = aware(2024, 6, 1, 10, 0)
 

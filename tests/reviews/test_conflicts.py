@@ -272,6 +272,7 @@ def test_expert_found_on_an_old_team_by_name_and_unit(proposal, applicant):
 # ---- the sync ------------------------------------------------------------------------------------
 
 
+@pytest.mark.rolled_back
 def test_refresh_counts_and_is_idempotent(proposal):
     make_expert("周五", "华东师范大学")
     MemberFactory(project=proposal, name="钱二", unit="")
@@ -297,6 +298,7 @@ def test_decisions_survive_refresh_and_undecided_rows_go(proposal, secretary):
     assert found(proposal, expert) == [(ConflictReason.TEAM, ConflictStatus.DISMISSED)]
 
 
+@pytest.mark.rolled_back
 def test_potential_becomes_certain_and_certain_goes_when_it_no_longer_holds(proposal):
     expert = make_expert("钱二", "北京老年大学")
     member = MemberFactory(project=proposal, name="钱二", unit="")
@@ -312,6 +314,7 @@ def test_potential_becomes_certain_and_certain_goes_when_it_no_longer_holds(prop
     assert found(proposal, expert) == []
 
 
+@pytest.mark.rolled_back
 def test_refresh_limited_to_experts_and_projects_leaves_the_rest(proposal):
     first = make_expert("周五", "华东师范大学")
     second = make_expert("吴六", "华东师范大学")

@@ -444,6 +444,7 @@ def test_replacement_is_the_best_eligible_expert_and_never_a_conflicted_one(
     assert rounds.replace_declined(declined, by=secretary, now=NOW) == replacement
 
 
+@pytest.mark.rolled_back
 def test_no_replacement_when_nobody_qualifies(round_, proposals, pool, secretary):
     rounds.run_assignment(round_, by=secretary, now=NOW)
     for expert in pool:  # everybody in conflict with the proposal

@@ -46,6 +46,7 @@ def same_unit(a, b):
 # ---- B1: undo and opening never assign a conflicted pair --------------------------------------------
 
 
+@pytest.mark.rolled_back
 def test_undo_refuses_to_bring_back_a_pair_now_in_conflict(english, round_, secretary):
     rounds.run_assignment(round_, by=secretary, now=NOW)
     second = rounds.run_assignment(round_, by=secretary, now=NOW)
@@ -124,6 +125,7 @@ def test_the_open_guard_refuses_two_experts_of_one_unit(english, round_, secreta
 # ---- B2: a conflict found after the invitation takes the expert off ------------------------------------
 
 
+@pytest.mark.rolled_back
 def test_a_conflict_found_after_the_invitation_removes_and_replaces_the_expert(
     round_, secretary, mailoutbox, django_capture_on_commit_callbacks
 ):
@@ -198,6 +200,7 @@ def test_a_pair_in_conflict_is_closed_to_the_expert_even_before_it_is_removed(cl
     assert not assignments_of(a.expert.user).exists()
 
 
+@pytest.mark.rolled_back
 def test_the_round_page_shows_a_removal_for_conflict(client, english, round_, secretary):
     rounds.run_assignment(round_, by=secretary, now=NOW)
     a = first_current(round_)
