@@ -8,6 +8,7 @@ object permissions in step and schedules side effects after the commit. A
 refused step raises ``TransitionRefused`` and changes nothing.
 """
 
+import logging
 from functools import partial
 from importlib import import_module
 
@@ -20,6 +21,8 @@ from django.utils.translation import gettext as _
 from . import access
 from .guards import TransitionContext
 from .models import ChangeRequest, Member, Project, TransitionLog
+
+logger = logging.getLogger(__name__)
 
 
 class TransitionRefused(Exception):
@@ -128,10 +131,20 @@ def _after_transition(record, name, *, by, reason, now):
 
 
 def _schedule_side_effects(log_id, project_id=None, transition=""):
+    """After the commit: the step's documents and notices (a task), then the archive (a signal).
+
+    The step is stored by now, so a failure here (a broker out of reach; an eager task that
+    meets a database busy beyond its timeout, as in a deadline spike on SQLite) is logged, not
+    turned into an error page for a step that happened: the documents are built again when
+    first asked for, and the log names the notices that were missed.
+    """
     from .signals import project_changed
     from .tasks import transition_happened
 
-    transition_happened.delay(log_id)
+    try:
+        transition_happened.delay(log_id)
+    except Exception:
+        logger.exception("The side effects of transition log %s (“%s”) failed.", log_id, transition)
     if project_id is not None:
         project_changed.send(sender=Project, project_id=project_id, transition=transition)
 

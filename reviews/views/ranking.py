@@ -7,6 +7,7 @@ proposal 404.
 """
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -21,6 +22,9 @@ from ..models import ReviewRound, Stage
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIXED_COLUMNS = 12  # the ranking table's columns besides one per alias
+# Rows per page of the ranking: a national round ranks thousands of proposals, and a page
+# of all of them takes seconds to render; the Excel matrix holds them all.
+ROWS_PER_PAGE = 100
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -70,8 +74,10 @@ def ranking_index(request):
 @login_required
 def class_ranking_view(request, pk):
     ranking = _ranking(request, pk)
+    page = Paginator(ranking.rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "reviews/ranking/class_ranking.html", {
         "ranking": ranking,
+        "page": page,
         "stage": ranking.stage,
         "stage_label": Stage(ranking.stage).label,
         "columns": FIXED_COLUMNS + len(ranking.alias_numbers),

@@ -173,3 +173,19 @@ def test_the_committee_gets_no_reopen_button(client, ranked, committee):
     client.force_login(committee)
     page = client.get(reverse("ranking-proposal", args=[round.pk, first.pk])).content.decode()
     assert "/reopen/" not in page and 'name="reason"' not in page
+
+
+def test_a_long_ranking_comes_in_pages_with_the_whole_count_and_the_quota_line(client, english, experts, committee):
+    from reviews.views.ranking import ROWS_PER_PAGE
+
+    round = build_class(experts, ROWS_PER_PAGE + 1)  # and one proposal without reviews
+    client.force_login(committee)
+    url = reverse("class-ranking", args=[round.call_class.pk])
+    first = client.get(url).content.decode()
+    second = client.get(url, {"page": 2}).content.decode()
+    assert f"of {ROWS_PER_PAGE + 2} proposals" in first
+    assert first.count('href="/ranking/proposals/') == ROWS_PER_PAGE
+    assert second.count('href="/ranking/proposals/') == 2
+    assert "Quota line" in first and "Quota line" not in second
+    assert "Too few valid reviews" in second and "Too few valid reviews" not in first
+    assert "Page 1 of 2" in first and 'rel="next"' in first and 'rel="prev"' in second
