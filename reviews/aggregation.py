@@ -60,6 +60,7 @@ go in. ``summarise`` and ``expert_z_scores`` are pure and take plain values,
 so the rules can be tested on hand-computed examples.
 """
 
+from datetime import datetime
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -344,6 +345,38 @@ def counted_reviews(rounds):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _ReviewAssignment:
+    round_id: int
+    project_id: int
+    expert_id: int
+    alias_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CountedReview:
+    """A counted review as a plain row, with the fields of ``counted_reviews`` under the same names."""
+
+    pk: int
+    scores: dict
+    total: Decimal
+    recommendation: str
+    comments_to_applicant: str
+    comments_to_committee: str
+    submitted_at: datetime
+    assignment: _ReviewAssignment
+
+
+def counted_review_rows(rounds):
+    """``counted_reviews`` as plain rows: a national call's ranking reads tens of thousands of
+    reviews, and building a model instance (and its assignment) for each took most of its time."""
+    fields = ("pk", "scores", "total", "recommendation", "comments_to_applicant", "comments_to_committee",
+              "submitted_at", "assignment__round_id", "assignment__project_id", "assignment__expert_id",
+              "assignment__alias_number")
+    return [CountedReview(*row[:7], _ReviewAssignment(*row[7:]))
+            for row in counted_reviews(rounds).values_list(*fields)]
+
+
 def latest_rounds(call, stage):
     """The latest open or closed round of each class of ``call`` for ``stage``: {call_class_id: round}."""
     latest = {}
@@ -394,7 +427,7 @@ def _call_results(round):
     ensure_aliases(round)
     peers = latest_rounds(round.call_class.call_id, round.stage)
     peers[round.call_class_id] = round
-    reviews = list(counted_reviews(list(peers.values())))
+    reviews = counted_review_rows(list(peers.values()))
     projects = list(round.projects.select_related("pi", "institution").order_by("receipt_number", "pk"))
     rules = AggregationRules.of(round.call_class)
     own = [r for r in reviews if r.assignment.round_id == round.pk]
