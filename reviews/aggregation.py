@@ -60,7 +60,6 @@ go in. ``summarise`` and ``expert_z_scores`` are pure and take plain values,
 so the rules can be tested on hand-computed examples.
 """
 
-from datetime import datetime
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -363,7 +362,6 @@ class CountedReview:
     recommendation: str
     comments_to_applicant: str
     comments_to_committee: str
-    submitted_at: datetime
     assignment: _ReviewAssignment
 
 
@@ -371,9 +369,8 @@ def counted_review_rows(rounds):
     """``counted_reviews`` as plain rows: a national call's ranking reads tens of thousands of
     reviews, and building a model instance (and its assignment) for each took most of its time."""
     fields = ("pk", "scores", "total", "recommendation", "comments_to_applicant", "comments_to_committee",
-              "submitted_at", "assignment__round_id", "assignment__project_id", "assignment__expert_id",
-              "assignment__alias_number")
-    return [CountedReview(*row[:7], _ReviewAssignment(*row[7:]))
+              "assignment__round_id", "assignment__project_id", "assignment__expert_id", "assignment__alias_number")
+    return [CountedReview(*row[:6], _ReviewAssignment(*row[6:]))
             for row in counted_reviews(rounds).values_list(*fields)]
 
 
@@ -421,32 +418,33 @@ def _results_of(round, reviews, projects, rules):
 def _call_results(round):
     """Results of ``round``'s proposals, with percentiles over the call's latest rounds of its stage.
 
-    Aliases are given first (``ensure_aliases``). Four queries whatever the size:
-    the rounds of the call, the counted reviews, the round's proposals.
+    Aliases are given first (``ensure_aliases``). A few queries whatever the size: the
+    rounds of the call, the round's counted reviews, its proposals, and the totals of
+    each other class's round.
     """
     ensure_aliases(round)
     peers = latest_rounds(round.call_class.call_id, round.stage)
     peers[round.call_class_id] = round
-    reviews = counted_review_rows(list(peers.values()))
+    own = counted_review_rows([round])
     projects = list(round.projects.select_related("pi", "institution").order_by("receipt_number", "pk"))
     rules = AggregationRules.of(round.call_class)
-    own = [r for r in reviews if r.assignment.round_id == round.pk]
     results = _results_of(round, own, projects, rules)
     population = [result.headline for result in results if result.headline is not None]
     for peer in peers.values():
-        if peer.pk != round.pk:
-            population += _peer_headlines(peer, [r for r in reviews if r.assignment.round_id == peer.pk])
+        if peer.pk != round.pk:  # of the other classes only their totals count
+            totals = counted_reviews([peer]).values_list("assignment__project_id", "total")
+            population += _peer_headlines(peer, totals)
     return [replace(result, percentile=value)
             for result, value in zip(results, percentiles([r.headline for r in results], population))], rules
 
 
-def _peer_headlines(round, reviews):
+def _peer_headlines(round, totals):
     """Headline scores of another class's proposals (for the call's percentiles)."""
     trim_from = rule("TRIM_FROM_REVIEWS", round.call_class)
     by_project = {}
-    for review in reviews:
-        if review.total is not None:
-            by_project.setdefault(review.assignment.project_id, []).append(float(review.total))
+    for project_id, total in totals:
+        if total is not None:
+            by_project.setdefault(project_id, []).append(float(total))
     return [trimmed_mean(totals, trim_from) for totals in by_project.values()]
 
 
