@@ -20,7 +20,6 @@ here are stopped by their pid.
 
 import argparse
 import os
-import shlex
 import shutil
 import subprocess
 import sys
@@ -33,17 +32,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def load_env(path):
-    """``export K=V`` lines (shell-quoted values) into ``os.environ``, as ``. path`` would."""
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        words = shlex.split(line, comments=True)
-        if words[:1] == ["export"]:
-            words = words[1:]
-        if len(words) == 1 and "=" in words[0]:
-            name, value = words[0].split("=", 1)
-            os.environ[name] = value
+from load import load_env  # noqa: E402  (the same reading of var/services/env as the load bench)
 
 
 def parse_args():

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "projects",
     "reviews",
     "archive",
+    # The site as a whole: its commands that span every app (load_scale).
+    "config",
 ]
 
 MIDDLEWARE = [

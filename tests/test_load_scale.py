@@ -22,7 +22,7 @@ from accounts.models import User
 from archive import search
 from archive.models import Record
 from archive.tasks import ARCHIVED_STATES
-from projects import scale
+from config import scale
 from projects.access import desired_object_permissions
 from projects.completion import panel_grade
 from projects.models import (

@@ -59,8 +59,9 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import Institution, InstitutionType, User
 
-from . import demo
-from .models import (
+from projects import demo
+from reviews import demo as review_demo
+from projects.models import (
     BudgetLine,
     Call,
     CallClass,
@@ -78,10 +79,10 @@ from .models import (
     ProjectUserObjectPermission,
     TransitionLog,
 )
-from .rules import rule
-from .services import transitions_of
-from .workflow import CompletionState
-from .workflow import ProjectState as S
+from projects.rules import rule
+from projects.services import transitions_of
+from projects.workflow import CompletionState
+from projects.workflow import ProjectState as S
 
 SECRETARY = "scale-secretary"
 DEFAULT_PROJECTS = 20_000
@@ -181,14 +182,7 @@ JOURNALS = ["中国成人教育", "成人教育", "中国远程教育", "职业�
 MEMBER_TITLES = demo.MEMBER_TITLES
 MEMBER_TASKS = demo.MEMBER_TASKS
 
-APPLICATION_COMMENTS = {  # band -> (to the applicant, to the committee)
-    "high": ("选题紧扣指南，问题意识明确；论证逻辑严密，研究设计科学可行，前期基础扎实。建议进一步细化调研样本的选取依据。",
-             "整体质量较高，建议立项。"),
-    "middle": ("选题有一定价值，但研究内容较为宽泛，重点不够突出；研究方法的可操作性有待加强，建议聚焦核心问题。",
-               "可作为备选，视名额情况确定。"),
-    "low": ("选题意义阐述不足，与已有研究的区别不明显；研究思路与方法描述较为笼统，预期成果与研究内容衔接不够。",
-            "论证不充分，不建议立项。"),
-}
+APPLICATION_COMMENTS = review_demo.COMMENTS  # band -> (to the applicant, to the committee)
 COMPLETION_COMMENTS = {
     "excellent": "成果系统深入，观点新颖，实证资料翔实，具有较高的理论价值和推广价值。",
     "good": "成果完成了预定研究任务，结构合理，论证较充分，具有一定的应用价值。",

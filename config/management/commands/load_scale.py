@@ -1,4 +1,4 @@
-"""``manage.py load_scale``: a national-scale data set in bulk (see ``projects.scale``)."""
+"""``manage.py load_scale``: a national-scale data set in bulk (see ``config.scale``)."""
 
 import resource
 import time
@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from projects import scale
+from config import scale
 
 # The tables whose rows are counted in the summary, by model label.
 COUNTED = [
