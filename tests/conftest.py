@@ -20,13 +20,13 @@ def _test_settings(settings, tmp_path):
 
 
 @pytest.fixture
-def django_capture_on_commit_callbacks():
+def django_capture_on_commit_callbacks(request):
     """pytest-django's fixture, or on the production stack its version for real transactions."""
     from django.test import TestCase
 
     from tests.broker_worker import broker_in_use, capture_on_commit_callbacks_in_a_real_transaction
 
-    if broker_in_use():
+    if broker_in_use() and request.node.get_closest_marker("rolled_back") is None:
         return capture_on_commit_callbacks_in_a_real_transaction
     return TestCase.captureOnCommitCallbacks
 
