@@ -176,8 +176,12 @@ def eager_tasks_when_rolled_back(request):
 
 
 @pytest.fixture(autouse=True)
-def tasks_settle_before_the_next_test():
-    """Tasks published by other threads (a live server's) finish within their own test."""
+def tasks_settle_before_the_next_test(request, settings):
+    """Tasks published by other threads (a live server's, a test's own) finish within their
+    test: before its database is emptied and its settings (MEDIA_ROOT …) are restored, which
+    taking both fixtures first makes sure of (the teardown runs in reverse order)."""
+    if "_django_db_helper" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")
     yield
     if OUTSTANDING is not None:
         OUTSTANDING.wait()
